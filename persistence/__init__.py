@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, engine setup, transactions and migrations."""
