@@ -1,0 +1,65 @@
+"""Server settings: one typed object, read from `VDIST_*` environment variables and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "VDIST_"
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'vdist.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the server runs. Every field can be set with VDIST_<FIELD NAME IN CAPITALS>."""
+
+    #: host:port to listen on; port 0 picks a free port (tests).
+    address: str = "127.0.0.1:50051"
+    #: SQLAlchemy URL; default a SQLite file `vdist.db` in the working directory.
+    database_url: str = field(default_factory=_default_database_url)
+    #: Threads serving calls; also the most calls in flight at once.
+    max_workers: int = 16
+    #: Seconds in-flight calls get to finish after SIGTERM before the server stops.
+    grace_seconds: float = 10.0
+    #: Key that signs page tokens; replicas sharing a database must share it.
+    page_token_secret: str = "vdist-dev-page-token-secret"
+    #: Log every call (method, status, duration, actor) at INFO.
+    access_log: bool = True
+    #: Python logging level name.
+    log_level: str = "INFO"
+    #: Largest request or response message in bytes (AutoDistribute plans are big).
+    max_message_bytes: int = 64 * 1024 * 1024
+    #: Migrate the schema to head when the server starts.
+    migrate_on_start: bool = True
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then VDIST_* variables, then explicit overrides (None means not given)."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _parse(raw, type(getattr(cls(), f.name)), f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+def _parse(raw: str, kind: type, name: str) -> Any:
+    try:
+        if kind is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError as exc:
+        raise SystemExit(
+            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}"
+        ) from exc
