@@ -110,7 +110,7 @@ class Database:
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(initial=0.02, max=1.0),
+            wait=wait_exponential_jitter(multiplier=0.02, max=1.0, jitter=0.05),
             reraise=True,
         )
         for attempt in retrying:

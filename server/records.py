@@ -79,10 +79,11 @@ class _Keyset:
 
         def work(session: Session) -> tuple[list[R], list[Any] | None]:
             rows = list(session.scalars(query))
-            more = len(rows) > size
+            if len(rows) <= size:
+                return [convert(r) for r in rows], None
             rows = rows[:size]
             last = [getattr(rows[-1], self._time.key).isoformat(), getattr(rows[-1], self._id.key)]
-            return [convert(r) for r in rows], (last if more else None)
+            return [convert(r) for r in rows], last
 
         items, last = db.transaction(work, readonly=True)
         return items, (self._tokens.encode(self._listing, filters, last) if last else "")
