@@ -15,7 +15,9 @@ def test_upsert_channel_creates_active_available_and_round_trips(server, uid):
     cid = f"yt-cooking-{uid}"
     sent = channel(
         cid,
-        filters=pb.ContentFilters(max_duration_seconds=60, required_tags=["cooking"], languages=["de"]),
+        filters=pb.ContentFilters(
+            max_duration_seconds=60, required_tags=["cooking"], languages=["de"]
+        ),
         preferences=pb.Preferences(tag_weights={"vegan": 2.5}, priority=7),
         transformations=[pb.Transformation(kind=pb.TRANSFORMATION_KIND_TRIM, trim_seconds=60)],
         retry_policy=pb.RetryPolicy(max_attempts=3, backoff_multiplier=3.0),
@@ -35,7 +37,9 @@ def test_upsert_keeps_availability_and_unset_active(server, uid):
     server.stub.SetChannelAvailability(
         svc.SetChannelAvailabilityRequest(channel_id=cid, available=False, reason="token expired")
     )
-    again = server.stub.UpsertChannel(svc.UpsertChannelRequest(channel=channel(cid, display_name="new")))
+    again = server.stub.UpsertChannel(
+        svc.UpsertChannelRequest(channel=channel(cid, display_name="new"))
+    )
     assert again.display_name == "new"
     assert not again.active, "an omitted `active` keeps the stored value"
     assert not again.available and again.unavailable_reason == "token expired"
@@ -51,7 +55,9 @@ def test_availability_returns_by_itself_when_until_passes(server, uid):
     server.stub.UpsertChannel(svc.UpsertChannelRequest(channel=channel(cid)))
     until = dt_to_ts(datetime.now(UTC) + timedelta(seconds=1))
     got = server.stub.SetChannelAvailability(
-        svc.SetChannelAvailabilityRequest(channel_id=cid, available=False, until=until, reason="maintenance")
+        svc.SetChannelAvailabilityRequest(
+            channel_id=cid, available=False, until=until, reason="maintenance"
+        )
     )
     assert not got.available
     time.sleep(1.2)
@@ -62,7 +68,9 @@ def test_upsert_videos_normalises_source_and_replaces(server, uid):
     vid = f"v-{uid}"
     server.stub.UpsertVideos(
         svc.UpsertVideosRequest(
-            videos=[video(vid, source_url=f"HTTPS://CDN.Example.com:443/{uid}/?utm_source=x&b=2&a=1#t")]
+            videos=[
+                video(vid, source_url=f"HTTPS://CDN.Example.com:443/{uid}/?utm_source=x&b=2&a=1#t")
+            ]
         )
     )
     got = server.stub.GetVideo(svc.GetVideoRequest(id=vid))
@@ -103,7 +111,9 @@ def test_list_channels_pages_with_opaque_tokens(server, uid):
 @pytest.mark.parametrize("token", ["garbage", "eyJsIjoiY2hhbm5lbHMifQ", "A" * 60])
 def test_forged_page_token_is_invalid_argument(server, token):
     err = expect_error(
-        grpc.StatusCode.INVALID_ARGUMENT, server.stub.ListVideos, svc.ListVideosRequest(page_token=token)
+        grpc.StatusCode.INVALID_ARGUMENT,
+        server.stub.ListVideos,
+        svc.ListVideosRequest(page_token=token),
     )
     assert err.fields == ["page_token"]
 
@@ -114,5 +124,7 @@ def test_page_token_of_another_listing_is_refused(server, uid):
     token = server.stub.ListChannels(svc.ListChannelsRequest(page_size=1)).next_page_token
     assert token
     expect_error(
-        grpc.StatusCode.INVALID_ARGUMENT, server.stub.ListVideos, svc.ListVideosRequest(page_token=token)
+        grpc.StatusCode.INVALID_ARGUMENT,
+        server.stub.ListVideos,
+        svc.ListVideosRequest(page_token=token),
     )

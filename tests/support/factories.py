@@ -12,17 +12,23 @@ from server.converters import dt_to_ts
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
 
 
-def channel(channel_id: str, *, times: tuple[str, ...] = ("09:00", "18:00"), **fields: Any) -> pb.Channel:
+def channel(
+    channel_id: str, *, times: tuple[str, ...] = ("09:00", "18:00"), **fields: Any
+) -> pb.Channel:
     """A channel posting every day at `times` in Europe/Berlin, accepting anything by default."""
     message = pb.Channel(
         id=channel_id,
         display_name=f"Channel {channel_id}",
         platform="youtube",
         timezone=fields.pop("timezone", "Europe/Berlin"),
-        schedule=pb.PostingSchedule(slots=[pb.WeeklySlot(days=EVERY_DAY, local_time=t) for t in times]),
+        schedule=pb.PostingSchedule(
+            slots=[pb.WeeklySlot(days=EVERY_DAY, local_time=t) for t in times]
+        ),
     )
     for key, value in fields.items():
-        if isinstance(value, pb.ContentFilters | pb.Preferences | pb.PostingSchedule | pb.RetryPolicy):
+        if isinstance(
+            value, pb.ContentFilters | pb.Preferences | pb.PostingSchedule | pb.RetryPolicy
+        ):
             getattr(message, key).CopyFrom(value)
         elif key == "transformations":
             message.transformations.extend(value)

@@ -21,7 +21,9 @@ class RpcFailure:
     fields: list[str]
 
 
-def expect_error(code: grpc.StatusCode, method: Callable[..., Any], request: Any, **kw: Any) -> RpcFailure:
+def expect_error(
+    code: grpc.StatusCode, method: Callable[..., Any], request: Any, **kw: Any
+) -> RpcFailure:
     """Calls `method`, asserts it fails with `code`, and returns the decoded failure."""
     try:
         method(request, **kw)

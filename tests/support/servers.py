@@ -41,5 +41,6 @@ def start_server(database_url: str, **overrides: object) -> ServerHandle:
     address = f"127.0.0.1:{running.port}"
     channel = grpc.insecure_channel(address)
     grpc.channel_ready_future(channel).result(timeout=10)
-    return ServerHandle(running, channel, svc_grpc.DistributionServiceStub(channel), address,
-                        database_url)
+    return ServerHandle(
+        running, channel, svc_grpc.DistributionServiceStub(channel), address, database_url
+    )
