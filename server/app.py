@@ -11,6 +11,7 @@ import signal
 import threading
 from concurrent import futures
 from dataclasses import dataclass
+from datetime import timedelta
 from types import FrameType
 
 import grpc
@@ -25,9 +26,11 @@ from server.assignment import Assignment
 from server.catalog import Catalog
 from server.interceptors import ErrorAndLogInterceptor
 from server.paging import PageTokens
+from server.publishing import Publishing
 from server.records import Records
 from server.servicer import DistributionServicer
 from server.settings import Settings
+from server.stats import Stats
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = svc.DESCRIPTOR.services_by_name["DistributionService"].full_name
@@ -66,7 +69,14 @@ def _add_reflection(server: grpc.Server) -> None:
 def build_servicer(settings: Settings, db: Database) -> DistributionServicer:
     """The servicer with its use cases, all on one database."""
     tokens = PageTokens(settings.page_token_secret)
-    return DistributionServicer(Catalog(db, tokens), Assignment(db), Records(db, tokens))
+    publishing = Publishing(
+        db,
+        outage_cooldown=timedelta(seconds=settings.outage_cooldown_seconds),
+        outage_max_cooldown=timedelta(seconds=settings.outage_max_cooldown_seconds),
+    )
+    return DistributionServicer(
+        Catalog(db, tokens), Assignment(db), Records(db, tokens), publishing, Stats(db)
+    )
 
 
 def create_server(settings: Settings) -> RunningServer:

@@ -120,6 +120,20 @@ def taken_times(
     )
 
 
+def next_free_slot(session: Session, channel: models.Channel, now: datetime) -> datetime | None:
+    """The channel's first calendar slot after `now` that no live distribution holds."""
+    schedule = converters.channel_row_to_domain(channel).schedule
+    end = now + SLOT_SEARCH_HORIZON
+    free = calendar.free_slots(
+        calendar.slot_times(schedule, channel.timezone, now, end),
+        # A day's cap counts posts already on it, so look a day beyond each end.
+        taken_times(session, channel.id, now - timedelta(days=1), end + timedelta(days=1)),
+        channel.timezone,
+        schedule.max_posts_per_day,
+    )
+    return free[0] if free else None
+
+
 def lock_channels(session: Session, channel_ids: Sequence[str]) -> dict[str, models.Channel]:
     """Loads the channels, row-locked on PostgreSQL in id order (no deadlocks between callers).
 
@@ -314,22 +328,16 @@ class Assignment:
         force: bool,
     ) -> tuple[datetime | None, str]:
         """(slot, note): the slot to use, or None and why not; a note marks an off-schedule slot."""
-        schedule = converters.channel_row_to_domain(channel).schedule
-        tz = channel.timezone
         if requested is None:
-            end = now + SLOT_SEARCH_HORIZON
-            free = calendar.free_slots(
-                calendar.slot_times(schedule, tz, now, end),
-                taken_times(session, channel.id, now - timedelta(days=1), end + timedelta(days=1)),
-                tz,
-                schedule.max_posts_per_day,
-            )
-            if not free:
+            slot = next_free_slot(session, channel, now)
+            if slot is None:
                 return (
                     None,
                     f"no free slot on {channel.id} in the next {SLOT_SEARCH_HORIZON.days} days",
                 )
-            return free[0], ""
+            return slot, ""
+        schedule = converters.channel_row_to_domain(channel).schedule
+        tz = channel.timezone
         requested = requested.replace(microsecond=0)
         lo, hi = requested - timedelta(days=2), requested + timedelta(days=2)
         taken = taken_times(session, channel.id, lo, hi)

@@ -30,7 +30,9 @@ class EffectivePolicy:
         initial * multiplier^(failures-1), capped at max_backoff, then jittered uniformly into
         [half, full] of it so that workers failing together do not retry together.
         """
-        base = self.initial_backoff.total_seconds() * self.multiplier ** max(0, failures - 1)
+        # The exponent is capped so that the float cannot overflow for absurd attempt counts.
+        growth = self.multiplier ** min(max(0, failures - 1), 64)
+        base = self.initial_backoff.total_seconds() * growth
         capped = min(base, self.max_backoff.total_seconds())
         jitter = (rng or random).uniform(0.5, 1.0)
         return timedelta(seconds=capped * jitter)
@@ -46,9 +48,12 @@ def _seconds(duration: object) -> timedelta | None:
 def policy_for(channel: models.Channel) -> EffectivePolicy:
     """The channel's retry policy, server defaults where unset."""
     stored = channel.config.get("retry_policy") or {}
+    initial = _seconds(stored.get("initial_backoff"))
+    longest = _seconds(stored.get("max_backoff"))
     return EffectivePolicy(
         max_attempts=int(stored.get("max_attempts") or DEFAULT_MAX_ATTEMPTS),
-        initial_backoff=_seconds(stored.get("initial_backoff")) or DEFAULT_INITIAL_BACKOFF,
-        max_backoff=_seconds(stored.get("max_backoff")) or DEFAULT_MAX_BACKOFF,
+        # An explicit "0s" is a real setting (retry at once), unlike an absent field.
+        initial_backoff=DEFAULT_INITIAL_BACKOFF if initial is None else initial,
+        max_backoff=DEFAULT_MAX_BACKOFF if longest is None else longest,
         multiplier=float(stored.get("backoff_multiplier") or DEFAULT_MULTIPLIER),
     )

@@ -13,7 +13,9 @@ from distribution.v1 import resources_pb2 as pb
 from server.assignment import Assignment
 from server.catalog import Catalog
 from server.errors import Unimplemented
+from server.publishing import Publishing
 from server.records import Records
+from server.stats import Stats
 
 ACTOR_METADATA_KEY = "x-vdist-actor"
 ANONYMOUS = "anonymous"
@@ -30,10 +32,19 @@ def actor_of(context: grpc.ServicerContext) -> str:
 class DistributionServicer(svc_grpc.DistributionServiceServicer):
     """Thin adapter from gRPC calls to the use cases."""
 
-    def __init__(self, catalog: Catalog, assignment: Assignment, records: Records) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        assignment: Assignment,
+        records: Records,
+        publishing: Publishing,
+        stats: Stats,
+    ) -> None:
         self._catalog = catalog
         self._assignment = assignment
         self._records = records
+        self._publishing = publishing
+        self._stats = stats
 
     # --- catalog ---
 
@@ -118,17 +129,19 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
         raise Unimplemented("AutoDistribute is not implemented yet")
 
     def Retry(self, request: svc.RetryRequest, context: grpc.ServicerContext) -> svc.RetryResponse:
-        raise Unimplemented("Retry is not implemented yet")
+        return self._publishing.retry(request, actor_of(context))
 
     def Stats(self, request: svc.StatsRequest, context: grpc.ServicerContext) -> svc.StatsResponse:
-        raise Unimplemented("Stats is not implemented yet")
+        return self._stats.stats(request)
+
+    # --- publishing ---
 
     def LeasePublications(
         self, request: svc.LeasePublicationsRequest, context: grpc.ServicerContext
     ) -> svc.LeasePublicationsResponse:
-        raise Unimplemented("LeasePublications is not implemented yet")
+        return self._publishing.lease(request)
 
     def ReportPublication(
         self, request: svc.ReportPublicationRequest, context: grpc.ServicerContext
     ) -> pb.Distribution:
-        raise Unimplemented("ReportPublication is not implemented yet")
+        return self._publishing.report(request)

@@ -34,6 +34,10 @@ class Settings:
     log_level: str = "INFO"
     #: Largest request or response message in bytes (AutoDistribute plans are big).
     max_message_bytes: int = 64 * 1024 * 1024
+    #: Seconds a channel stays unavailable after a reported outage; doubles per consecutive one.
+    outage_cooldown_seconds: float = 300.0
+    #: Longest outage cooldown in seconds.
+    outage_max_cooldown_seconds: float = 86400.0
     #: Migrate the schema to head when the server starts.
     migrate_on_start: bool = True
 

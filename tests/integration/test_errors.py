@@ -160,4 +160,4 @@ def test_not_found_names_the_resource(server, uid):
 
 
 def test_not_yet_implemented_rpcs_answer_unimplemented(server):
-    expect_error(grpc.StatusCode.UNIMPLEMENTED, server.stub.Stats, svc.StatsRequest())
+    expect_error(grpc.StatusCode.UNIMPLEMENTED, server.stub.AutoDistribute, svc.AutoDistributeRequest())
