@@ -22,11 +22,11 @@ class RpcFailure:
 
 
 def expect_error(
-    code: grpc.StatusCode, method: Callable[..., Any], request: Any, **kw: Any
+    code: grpc.StatusCode, method: Callable[..., Any], *args: Any, **kw: Any
 ) -> RpcFailure:
     """Calls `method`, asserts it fails with `code`, and returns the decoded failure."""
     try:
-        method(request, **kw)
+        method(*args, **kw)
     except grpc.RpcError as exc:
         assert exc.code() == code, f"expected {code}, got {exc.code()}: {exc.details()}"
         status = rpc_status.from_call(exc)

@@ -1,0 +1,1 @@
+"""The reference upload worker (`vdist worker`): lease, publish through a plugin, report."""
