@@ -160,4 +160,6 @@ def test_not_found_names_the_resource(server, uid):
 
 
 def test_not_yet_implemented_rpcs_answer_unimplemented(server):
-    expect_error(grpc.StatusCode.UNIMPLEMENTED, server.stub.AutoDistribute, svc.AutoDistributeRequest())
+    expect_error(
+        grpc.StatusCode.UNIMPLEMENTED, server.stub.AutoDistribute, svc.AutoDistributeRequest()
+    )

@@ -196,7 +196,7 @@ def quick_outage_server(fresh_database_url):
 
 def test_channel_outage_holds_work_uncharged_and_cooldown_grows(quick_outage_server, uid):
     stub = quick_outage_server.stub
-    cids, ids = make_due(stub, uid, videos=3)
+    cids, _ = make_due(stub, uid, videos=3)
     [ls] = lease(stub, cids, limit=1)
     held = report_failed(stub, ls, outage=True, error="account suspended")
     assert held.state == pb.DISTRIBUTION_STATE_SCHEDULED and held.attempts == 0

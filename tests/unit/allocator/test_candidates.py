@@ -298,3 +298,41 @@ def test_out_of_range_videos_are_rejected_by_field(video: Video, field: str) -> 
     with pytest.raises(VideoFieldOutOfRange) as error:
         VideoTable.from_videos([video])
     assert error.value.field == field
+
+
+def test_float_durations_against_integer_limits_are_exact() -> None:
+    # Integers above 2**53 are not floats: a naive float comparison gets these wrong.
+    big = 2**53
+    durations = [float(big + k) for k in (-2, 0, 2, 4, 6, 8)] + [1e300, float("inf")]
+    videos = [Video(id=str(d), duration_seconds=d) for d in durations]
+    limits = [big + k for k in (-1, 1, 3, 5, 7)] + [10**400]
+    channels = [Channel(id="min", filters=ContentFilters(min_duration_seconds=m)) for m in limits]
+    channels += [Channel(id="max", filters=ContentFilters(max_duration_seconds=m)) for m in limits]
+    _assert_same_as_scalar(videos, channels)
+
+
+def test_crops_of_every_frame_shape() -> None:
+    videos = [Video(id=f"{w}x{h}", width=w, height=h) for w in SIDES for h in SIDES]
+    crop = (Transformation(TransformationKind.CROP),)
+    channels = [
+        Channel(
+            id="crop",
+            filters=ContentFilters(orientation=o, min_width=min_width, min_height=min_height),
+            transformations=crop,
+        )
+        for o in Orientation
+        for min_width in (0, 1, 607)
+        for min_height in (0, 1, 607)
+    ]
+    _assert_same_as_scalar(videos, channels)
+
+
+def test_tag_part_clamp_and_rounding() -> None:
+    tags = tuple(f"t{i}" for i in range(4))
+    videos = [Video(id="all", tags=tags), Video(id="one", tags=tags[:1])]
+    channels = [
+        Channel(id="up", preferences=Preferences(tag_weights=tuple((t, 600.0) for t in tags))),
+        Channel(id="down", preferences=Preferences(tag_weights=tuple((t, -1e9) for t in tags))),
+        Channel(id="half", preferences=Preferences(tag_weights=(("t0", 0.0025), ("T1", 0.0125)))),
+    ]
+    _assert_same_as_scalar(videos, channels)
