@@ -1,0 +1,339 @@
+"""The exact min-cost flow for the flow-shaped core, and its integer duals.
+
+Network (weights w_e = fill_weight + score_e; cost = -w_e):
+
+    src -(k_v)-> video v -(1, -w_e)-> channel root c -(free slots of c)-> sink
+    src -(big, 0)-> sink                                    (bypass: leaving a slot empty)
+
+A video whose window does not cover every free slot of channel c ("windowed" on c) cannot use
+the root: its candidate arc goes to a private node that enters the channel through the days
+fully inside its window and, on the days its window cuts, through single slots:
+
+    v -(1, -w_e)-> vc_e -(2)-> day d -(free slots of d)-> root c
+                    vc_e -(2)-> slot s -(1)-> day(s)
+
+Exactness of the day/slot entries: an integer flow puts at most one video on each slot node,
+at most n_d videos through day d and at most S_c on channel c. Give every slot-entered video
+its slot (distinct, by the slot arcs); day d then has n_d minus those slots left, at least the
+number of whole-day entries of d (day arc); every free video then finds one of the
+S_c - (windowed) remaining slots (root arc). So every integer flow is a feasible assignment, and
+every assignment is a flow: the network is exact. Videos without a cut window, the bulk, keep a
+single arc to the root: 10M candidates stay 10M arcs, not 10M x 14 days.
+
+Same-source groups with two or more kept members on a channel get a node with one unit of
+capacity: v -(1, -w_e)-> group(g, c) -(1)-> root c (or -> the entries of the group's window).
+When members of such a group have different windows on c, the group enters through the union
+of their windows: a relaxation, flagged `exact=False`.
+
+SCHEDULE mode: fill_weight M = 1 + 2 * (F + 1) * max|score| where F bounds the number of
+assignments, so M * filled dominates any score difference: the flow maximises the fill first,
+then the score (lexicographic).
+
+Duals. SimpleMinCostFlow does not expose node potentials, so they are recomputed from the
+optimal flow: shortest-path distances from a virtual root (0-cost arcs to every node) in the
+residual graph. The residual graph of an optimal flow has no negative cycle, so the distances
+exist, are integers, and satisfy cost + d(tail) - d(head) >= 0 on every residual arc, which is
+the optimality condition. Bellman-Ford (scipy.sparse.csgraph, compiled, stops as soon as a
+pass changes nothing) is used rather than an LP because the residual graph has negative arcs
+and the paths here are short (alternating video/channel), so a few passes over ~1M arcs take
+well under a second, with exact integer answers. Each capacitated arc's dual is then
+max(0, -(cost + d(tail) - d(head))), which is the row dual of the LP in `allocator.problem`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from ortools.graph.python import min_cost_flow
+from scipy.sparse.csgraph import bellman_ford
+
+from allocator.problem import AllocationProblem, DualCertificate, Int64Array, Mode
+
+
+class FlowError(RuntimeError):
+    """SimpleMinCostFlow did not return an optimum (a bug: the bypass makes it feasible)."""
+
+
+@dataclass(frozen=True, eq=False)
+class FlowResult:
+    """The flow optimum over a set of candidates and its dual certificate."""
+
+    chosen: Int64Array  # candidate indices (into the problem) with flow 1
+    objective: int  # total score of `chosen`
+    filled: int
+    weighted: int  # sum of fill_weight + score over `chosen`
+    exact: bool  # the network is exactly the model on these candidates
+    duals: DualCertificate
+    seconds: float
+    potentials_seconds: float
+
+
+def fill_weight(problem: AllocationProblem) -> int:
+    """M for SCHEDULE mode (0 for FILTER): larger than any difference of total scores."""
+    if problem.mode is Mode.FILTER:
+        return 0
+    if problem.num_candidates == 0:
+        return 1
+    max_fill = min(int(problem.video_capacity.sum()), problem.num_slots)
+    # A plan with one more assignment must beat any score difference, and the certified fill
+    # bound floor(B / (M - max|score|)) must separate fills: (2F + 1) * max|score| < M.
+    return 1 + 2 * (max_fill + 1) * int(np.abs(problem.cand_score).max())
+
+
+def expand_ranges(starts: Int64Array, ends: Int64Array) -> tuple[Int64Array, Int64Array]:
+    """(owner, value) for every value in every [starts[i], ends[i]): concatenated aranges."""
+    lens = np.maximum(ends - starts, 0)
+    owner = np.repeat(np.arange(len(starts), dtype=np.int64), lens)
+    offsets = np.cumsum(lens) - lens
+    value = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(offsets - starts, lens)
+    return owner, value
+
+
+def window_parts(
+    problem: AllocationProblem, lo: Int64Array, hi: Int64Array
+) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]:
+    """Split slot windows [lo, hi) (one channel each) into whole days and partial-day slots.
+
+    Returns (day_lo, day_hi, head_lo, head_hi, tail_lo, tail_hi): the channel-days
+    [day_lo, day_hi) lie wholly inside the window; the slots [head_lo, head_hi) and
+    [tail_lo, tail_hi) are those of the days the window only partly covers. Empty windows
+    give empty ranges.
+    """
+    ptr = problem.cday_slot_ptr
+    n = len(lo)
+    if problem.num_slots == 0 or n == 0:
+        z = np.zeros(n, np.int64)
+        return z, z, z, z, z, z
+    cday = problem.slot_cday
+    nonempty = hi > lo
+    lo_c = np.where(nonempty, lo, 0)
+    hi_c = np.where(nonempty, hi, 1)
+    d_lo = cday[lo_c]
+    d_hi = cday[hi_c - 1]
+    first_full = np.where(ptr[d_lo] == lo_c, d_lo, d_lo + 1)
+    last_full = np.where(ptr[d_hi + 1] == hi_c, d_hi, d_hi - 1)  # inclusive
+    has_full = nonempty & (first_full <= last_full)
+    day_lo = np.where(has_full, first_full, 0)
+    day_hi = np.where(has_full, last_full + 1, 0)
+    head_hi = np.where(has_full, ptr[day_lo], hi_c)
+    tail_lo = np.where(has_full, ptr[day_hi], hi_c)
+    zero = np.zeros(n, np.int64)
+    return (
+        day_lo,
+        day_hi,
+        np.where(nonempty, lo_c, zero),
+        np.where(nonempty, head_hi, zero),
+        np.where(nonempty, tail_lo, zero),
+        np.where(nonempty, hi_c, zero),
+    )
+
+
+def window_entries(
+    problem: AllocationProblem, lo: Int64Array, hi: Int64Array
+) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array]:
+    """(owner, cday) of the whole-day entries and (owner, slot) of the slot entries."""
+    day_lo, day_hi, h_lo, h_hi, t_lo, t_hi = window_parts(problem, lo, hi)
+    day_owner, day = expand_ranges(day_lo, day_hi)
+    o1, s1 = expand_ranges(h_lo, h_hi)
+    o2, s2 = expand_ranges(t_lo, t_hi)
+    return day_owner, day, np.concatenate([o1, o2]), np.concatenate([s1, s2])
+
+
+class _Arcs:
+    """Growing arc list; each block remembers where it starts."""
+
+    def __init__(self) -> None:
+        self.tails: list[Int64Array] = []
+        self.heads: list[Int64Array] = []
+        self.caps: list[Int64Array] = []
+        self.costs: list[Int64Array] = []
+        self.count = 0
+
+    def add(self, tails: Int64Array, heads: Int64Array, caps: object, costs: object) -> int:
+        n = len(tails)
+        self.tails.append(np.asarray(tails, np.int64))
+        self.heads.append(np.asarray(heads, np.int64))
+        self.caps.append(np.broadcast_to(np.asarray(caps, np.int64), (n,)))
+        self.costs.append(np.broadcast_to(np.asarray(costs, np.int64), (n,)))
+        start = self.count
+        self.count += n
+        return start
+
+    def arrays(self) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array]:
+        return (
+            np.concatenate(self.tails),
+            np.concatenate(self.heads),
+            np.concatenate(self.caps),
+            np.concatenate(self.costs),
+        )
+
+
+def solve_flow(problem: AllocationProblem, cand: Int64Array | None = None) -> FlowResult:
+    """Min-cost flow optimum over candidates `cand` (all by default), with integer duals."""
+    t0 = time.perf_counter()
+    p = problem
+    cand = np.arange(p.num_candidates, dtype=np.int64) if cand is None else np.asarray(cand)
+    big_m = fill_weight(p)
+    V, C, D, S = p.num_videos, p.num_channels, p.num_cdays, p.num_slots
+    vid = p.cand_video[cand].astype(np.int64)
+    ch = p.cand_channel[cand].astype(np.int64)
+    weight = p.cand_score[cand] + big_m
+    lo, hi = p.slot_range(cand)
+    usable = (hi > lo) & (weight > 0)
+    free = (lo == p.channel_slot_ptr[ch]) & (hi == p.channel_slot_ptr[ch + 1])
+
+    SRC, SINK = 0, 1
+    base_v = 2
+    base_r = base_v + V
+    base_d = base_r + C
+    base_s = base_d + D
+    nxt = base_s + S
+
+    # Same-source groups with >= 2 usable members on one channel.
+    gkey = p.video_source[vid].astype(np.int64) * max(C, 1) + ch
+    gk_u, g_inv, g_cnt = np.unique(gkey[usable], return_inverse=True, return_counts=True)
+    grouped = np.zeros(len(cand), bool)
+    group_of = np.full(len(cand), -1, np.int64)
+    idx_usable = np.flatnonzero(usable)
+    multi = g_cnt[g_inv] >= 2
+    grouped[idx_usable[multi]] = True
+    gid_compact = np.full(len(gk_u), -1, np.int64)
+    gid_compact[g_cnt >= 2] = np.arange(int((g_cnt >= 2).sum()))
+    group_of[idx_usable[multi]] = gid_compact[g_inv[multi]]
+    n_groups = int((g_cnt >= 2).sum())
+    exact = True
+    if n_groups:
+        members = np.flatnonzero(grouped)
+        gm = group_of[members]
+        g_lo = np.full(n_groups, np.iinfo(np.int64).max)
+        g_hi = np.full(n_groups, -1, np.int64)
+        g_lo2 = np.full(n_groups, -1, np.int64)
+        g_hi2 = np.full(n_groups, np.iinfo(np.int64).max)
+        np.minimum.at(g_lo, gm, lo[members])
+        np.maximum.at(g_hi, gm, hi[members])
+        np.maximum.at(g_lo2, gm, lo[members])
+        np.minimum.at(g_hi2, gm, hi[members])
+        if np.any((g_lo != g_lo2) | (g_hi != g_hi2)):
+            exact = False  # members with different windows: the union is a relaxation
+        g_ch = np.zeros(n_groups, np.int64)
+        g_ch[gm] = ch[members]
+        g_free = (g_lo == p.channel_slot_ptr[g_ch]) & (g_hi == p.channel_slot_ptr[g_ch + 1])
+    base_g = nxt
+    nxt += n_groups
+    windowed = usable & ~free & ~grouped
+    w_idx = np.flatnonzero(windowed)
+    base_w = nxt
+    nxt += len(w_idx)
+    if n_groups:
+        gw_idx = np.flatnonzero(~g_free)
+        base_go = nxt
+        nxt += len(gw_idx)
+    n_nodes = nxt
+
+    arcs = _Arcs()
+    supply = int(np.minimum(p.video_capacity, np.bincount(vid[usable], minlength=V)).sum()) + 1
+    arcs.add(np.full(V, SRC), base_v + np.arange(V), p.video_capacity.astype(np.int64), 0)
+    a_root = arcs.add(base_r + np.arange(C), np.full(C, SINK), p.channel_free, 0)
+    day_channel = p.slot_channel[p.cday_slot_ptr[:-1]].astype(np.int64)
+    a_day = arcs.add(base_d + np.arange(D), base_r + day_channel, p.cday_free, 0)
+    a_slot = arcs.add(base_s + np.arange(S), base_d + p.slot_cday, 1, 0)
+    arcs.add(np.array([SRC]), np.array([SINK]), supply + 1, 0)
+    # Candidate arcs.
+    head = base_r + ch
+    head[windowed] = base_w + np.arange(len(w_idx))
+    if n_groups:
+        head[grouped] = base_g + group_of[grouped]
+    c_idx = np.flatnonzero(usable)
+    a_cand = arcs.add(base_v + vid[c_idx], head[c_idx], 1, -weight[c_idx])
+    # Entries of windowed candidates.
+    d_own, d_day, s_own, s_slot = window_entries(p, lo[w_idx], hi[w_idx])
+    arcs.add(base_w + d_own, base_d + d_day, 2, 0)
+    arcs.add(base_w + s_own, base_s + s_slot, 2, 0)
+    a_group = 0
+    if n_groups:
+        g_head = base_r + g_ch
+        g_head[gw_idx] = base_go + np.arange(len(gw_idx))
+        a_group = arcs.add(base_g + np.arange(n_groups), g_head, 1, 0)
+        d_own, d_day, s_own, s_slot = window_entries(p, g_lo[gw_idx], g_hi[gw_idx])
+        arcs.add(base_go + d_own, base_d + d_day, 2, 0)
+        arcs.add(base_go + s_own, base_s + s_slot, 2, 0)
+
+    tails, heads, caps, costs = arcs.arrays()
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supplies = np.zeros(n_nodes, np.int64)
+    supplies[SRC] = supply
+    supplies[SINK] = -supply
+    smcf.set_nodes_supplies(np.arange(n_nodes), supplies)
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:
+        raise FlowError(f"SimpleMinCostFlow status {status}")
+    flows = smcf.flows(np.arange(len(tails)))
+    t_pot = time.perf_counter()
+    d = _potentials(n_nodes, tails, heads, caps, costs, flows)
+    pot_s = time.perf_counter() - t_pot
+
+    def arc_dual(start: int, n: int) -> Int64Array:
+        sl = slice(start, start + n)
+        return np.maximum(0, -(costs[sl] + d[tails[sl]] - d[heads[sl]]))
+
+    cand_flow = flows[a_cand : a_cand + len(c_idx)]
+    chosen = cand[c_idx[cand_flow > 0]]
+    score_sum = int(p.cand_score[chosen].sum())
+    gkeys = gk_u[g_cnt >= 2] if n_groups else np.zeros(0, np.int64)
+    duals = DualCertificate(
+        denominator=1,
+        fill_weight=big_m,
+        video=arc_dual(0, V),
+        channel=arc_dual(a_root, C),
+        cday=arc_dual(a_day, D),
+        slot=arc_dual(a_slot, S),
+        group_key=gkeys,
+        group_value=arc_dual(a_group, n_groups) if n_groups else np.zeros(0, np.int64),
+        timed_video=np.zeros(V, bool),
+    )
+    return FlowResult(
+        chosen=np.sort(chosen),
+        objective=score_sum,
+        filled=len(chosen),
+        weighted=score_sum + big_m * len(chosen),
+        exact=exact,
+        duals=duals,
+        seconds=time.perf_counter() - t0,
+        potentials_seconds=pot_s,
+    )
+
+
+def _potentials(
+    n: int,
+    tails: Int64Array,
+    heads: Int64Array,
+    caps: Int64Array,
+    costs: Int64Array,
+    flows: Int64Array,
+) -> Int64Array:
+    """Integer node potentials d with cost + d[tail] - d[head] >= 0 on every residual arc.
+
+    d is the shortest distance from a virtual root joined to every node by a 0-cost arc,
+    normalised so that d[src] = 0 (the bypass then forces d[sink] = 0 as well).
+    """
+    fwd = flows < caps
+    bwd = flows > 0
+    root = n
+    rows = np.concatenate([tails[fwd], heads[bwd], np.full(n, root)])
+    cols = np.concatenate([heads[fwd], tails[bwd], np.arange(n)])
+    w = np.concatenate([costs[fwd], -costs[bwd], np.zeros(n, np.int64)])
+    # Parallel residual arcs: keep the cheapest (a sparse matrix would add them up).
+    key = rows * (n + 1) + cols
+    order = np.lexsort((w, key))
+    key, w = key[order], w[order]
+    first = np.ones(len(key), bool)
+    first[1:] = key[1:] != key[:-1]
+    rows, cols = np.divmod(key[first], n + 1)
+    graph = sp.csr_array((w[first].astype(np.float64), (rows, cols)), shape=(n + 1, n + 1))
+    dist = bellman_ford(graph, directed=True, indices=root)
+    d = np.rint(dist[:n]).astype(np.int64)
+    return d - d[0]

@@ -1,0 +1,244 @@
+"""Safe candidate pruning, certified by reduced costs.
+
+1. Keep each channel's best ~1.5 x (free slots) candidates and each video's best ~1.5 x k.
+2. Solve the exact flow on the kept set (`allocator.flow`) and read its integer duals.
+3. Price every dropped candidate: reduced cost = weight - (video dual + channel dual + group
+   dual + cheapest day/slot entry of its window). A positive reduced cost is a violator.
+4. Add the violators, re-solve, until there is none.
+
+Why it is safe: the LP in `allocator.problem` has, for any non-negative duals y, the upper
+bound  B(y) = sum_rows rhs * y + sum_over_ALL_candidates max(0, reduced cost).  At the flow
+optimum on the kept set, B restricted to the kept candidates equals the kept optimum (strong
+duality of the flow, whose network is that LP). When no dropped candidate has a positive
+reduced cost, B over all candidates is the same number, so the kept optimum is an optimum of
+the full problem, and B is its certificate (checked again by `allocator.checker`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from allocator.flow import FlowResult, solve_flow, window_parts
+from allocator.problem import AllocationProblem, BoolArray, DualCertificate, Int64Array
+
+_INF = np.int64(1) << 62
+
+
+@dataclass(frozen=True, eq=False)
+class PrunedFlow:
+    """The certified flow optimum over the full candidate set, computed on a kept subset."""
+
+    flow: FlowResult
+    kept: Int64Array  # candidate indices the last flow was solved on
+    rounds: int
+    weighted_bound: int  # B(y) over all candidates (weighted objective)
+    seconds: float
+
+
+def top_per_group(
+    group: npt.NDArray[np.integer], score: Int64Array, quota: Int64Array
+) -> BoolArray:
+    """Mask of the `quota[g]` highest-scoring members of every group g (ties: lower index)."""
+    n = len(group)
+    if n == 0:
+        return np.zeros(0, bool)
+    # One int64 key sorts by group, then by descending score (|score| < 2**30).
+    key = (group.astype(np.int64) << 32) | ((1 << 31) - 1 - score).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    g_sorted = group[order]
+    first = np.searchsorted(g_sorted, g_sorted, side="left")
+    rank = np.arange(n) - first
+    keep = np.zeros(n, bool)
+    keep[order] = rank < quota[g_sorted]
+    return keep
+
+
+class RangeMin:
+    """Sparse table for vectorised range-minimum queries over a fixed int64 array."""
+
+    def __init__(self, values: Int64Array) -> None:
+        levels = [np.asarray(values, np.int64)]
+        k = 1
+        while 2 * k <= len(values):
+            prev = levels[-1]
+            levels.append(np.minimum(prev[: len(prev) - k], prev[k:]))
+            k *= 2
+        self._levels = levels
+
+    def query(self, lo: Int64Array, hi: Int64Array) -> Int64Array:
+        """min(values[lo:hi]) per query; +inf (2**62) for empty ranges."""
+        out = np.full(len(lo), _INF, np.int64)
+        ok = hi > lo
+        if not np.any(ok):
+            return out
+        length = (hi - lo)[ok]
+        j = np.floor(np.log2(length)).astype(np.int64)
+        lo_ok, hi_ok = lo[ok], hi[ok]
+        res = np.full(len(lo_ok), _INF, np.int64)
+        for level in np.unique(j):
+            sel = j == level
+            arr = self._levels[level]
+            width = 1 << int(level)
+            res[sel] = np.minimum(arr[lo_ok[sel]], arr[hi_ok[sel] - width])
+        out[ok] = res
+        return out
+
+
+def candidate_prices(
+    problem: AllocationProblem, duals: DualCertificate, cand: Int64Array
+) -> Int64Array:
+    """The cheapest LP entry of each candidate under `duals` (scaled by the denominator).
+
+    Unusable candidates (no slot in their window) get +inf: they have no LP column.
+    """
+    p = problem
+    vid = p.cand_video[cand].astype(np.int64)
+    ch = p.cand_channel[cand].astype(np.int64)
+    price = duals.video[vid] + duals.channel[ch]
+    if len(duals.group_key):
+        gkey = p.video_source[vid].astype(np.int64) * max(p.num_channels, 1) + ch
+        pos = np.searchsorted(duals.group_key, gkey)
+        pos_c = np.minimum(pos, len(duals.group_key) - 1)
+        hit = duals.group_key[pos_c] == gkey
+        price = price + np.where(hit, duals.group_value[pos_c], 0)
+    lo, hi = p.slot_range(cand)
+    free = (lo == p.channel_slot_ptr[ch]) & (hi == p.channel_slot_ptr[ch + 1]) & (hi > lo)
+    timed = duals.timed_video[vid]
+    entry = np.zeros(len(cand), np.int64)
+    win = np.flatnonzero(~free & ~timed)
+    if len(win):
+        day_lo, day_hi, h_lo, h_hi, t_lo, t_hi = window_parts(p, lo[win], hi[win])
+        slot_price = duals.cday[p.slot_cday] + duals.slot
+        by_day = RangeMin(duals.cday).query(day_lo, day_hi)
+        by_slot = RangeMin(slot_price)
+        entry[win] = np.minimum(
+            by_day, np.minimum(by_slot.query(h_lo, h_hi), by_slot.query(t_lo, t_hi))
+        )
+    tim = np.flatnonzero(timed)
+    if len(tim):
+        entry[tim] = timed_entry_prices(p, duals, cand[tim], lo[tim], hi[tim])
+    return np.where(entry >= _INF, _INF, price + entry)
+
+
+def timed_entry_prices(
+    problem: AllocationProblem,
+    duals: DualCertificate,
+    cand: Int64Array,
+    lo: Int64Array,
+    hi: Int64Array,
+) -> Int64Array:
+    """Cheapest slot entry (day + slot + covering spacing rows) of timed candidates."""
+    from allocator.flow import expand_ranges  # local: keeps the import graph one-way
+
+    p = problem
+    owner, slot = expand_ranges(lo, hi)
+    vid = p.cand_video[cand].astype(np.int64)[owner]
+    t = p.slot_time[slot]
+    ok = ~near_pin(p, vid, t)
+    cost = duals.cday[p.slot_cday[slot]] + duals.slot[slot]
+    cost = cost + spacing_cover(p, duals, vid, t)
+    cost = np.where(ok, cost, _INF)
+    out = np.full(len(cand), _INF, np.int64)
+    np.minimum.at(out, owner, cost)
+    return out
+
+
+def near_pin(problem: AllocationProblem, vid: Int64Array, t: Int64Array) -> BoolArray:
+    """True where time t is less than min_hours_between from a pin of video vid."""
+    p = problem
+    gap = p.spacing_seconds
+    if gap <= 0 or len(p.pin_video) == 0:
+        return np.zeros(len(vid), bool)
+    order = np.lexsort((p.pin_time, p.pin_video))
+    pv = p.pin_video[order].astype(np.int64)
+    pt = p.pin_time[order]
+    # Pins of video v are pv == v; find the first pin time >= t - gap + 1 among them.
+    key_p = (pv << 42) + (pt - p.time_origin + (1 << 41))
+    key_q = (vid << 42) + (t - gap + 1 - p.time_origin + (1 << 41))
+    pos = np.searchsorted(key_p, key_q)
+    pos_c = np.minimum(pos, len(pv) - 1)
+    return (pos < len(pv)) & (pv[pos_c] == vid) & (pt[pos_c] < t + gap)
+
+
+def spacing_cover(
+    problem: AllocationProblem, duals: DualCertificate, vid: Int64Array, t: Int64Array
+) -> Int64Array:
+    """Sum of the spacing duals of video vid whose window [T, T + gap) contains t."""
+    if len(duals.spacing_video) == 0:
+        return np.zeros(len(vid), np.int64)
+    p = problem
+    gap = p.spacing_seconds
+    order = np.lexsort((duals.spacing_start, duals.spacing_video))
+    sv = duals.spacing_video[order].astype(np.int64)
+    st = duals.spacing_start[order]
+    prefix = np.concatenate([[0], np.cumsum(duals.spacing_value[order])])
+    key = (sv << 42) + (st - p.time_origin + (1 << 41))
+    # Windows containing t: t - gap < T <= t.
+    hi = np.searchsorted(key, (vid << 42) + (t - p.time_origin + (1 << 41)), side="right")
+    lo = np.searchsorted(key, (vid << 42) + (t - gap - p.time_origin + (1 << 41)), side="right")
+    return prefix[hi] - prefix[lo]
+
+
+def reduced_costs(
+    problem: AllocationProblem, duals: DualCertificate, cand: Int64Array
+) -> Int64Array:
+    """denominator * weight - price for candidates `cand` (very negative when unusable)."""
+    weight = problem.cand_score[cand] + duals.fill_weight
+    price = candidate_prices(problem, duals, cand)
+    return np.where(price >= _INF, -_INF, weight * duals.denominator - price)
+
+
+def row_value(problem: AllocationProblem, duals: DualCertificate) -> int:
+    """sum_rows rhs * dual (scaled by the denominator)."""
+    p = problem
+    return int(
+        (p.video_capacity.astype(np.int64) * duals.video).sum()
+        + (p.channel_free * duals.channel).sum()
+        + (p.cday_free * duals.cday).sum()
+        + duals.slot.sum()
+        + duals.group_value.sum()
+        + duals.spacing_value.sum()
+    )
+
+
+def initial_keep(problem: AllocationProblem, factor: float = 1.5) -> BoolArray:
+    """Each channel's top ceil(factor * free slots) and each video's top ceil(factor * k)."""
+    p = problem
+    ch_quota = np.ceil(factor * p.channel_free).astype(np.int64)
+    v_quota = np.ceil(factor * p.video_capacity).astype(np.int64)
+    keep = top_per_group(p.cand_channel, p.cand_score, ch_quota)
+    keep |= top_per_group(p.cand_video, p.cand_score, v_quota)
+    return keep
+
+
+def prune_and_solve(
+    problem: AllocationProblem, factor: float = 1.5, max_rounds: int = 100
+) -> PrunedFlow:
+    """The flow optimum over all candidates, solved on a pruned set and certified."""
+    t0 = time.perf_counter()
+    keep = initial_keep(problem, factor)
+    rounds = 0
+    while True:
+        rounds += 1
+        kept = np.flatnonzero(keep)
+        flow = solve_flow(problem, kept)
+        dropped = np.flatnonzero(~keep)
+        rc = reduced_costs(problem, flow.duals, dropped)
+        violators = dropped[rc > 0]
+        if len(violators) == 0 or rounds >= max_rounds:
+            break
+        keep[violators] = True
+    rc_kept = reduced_costs(problem, flow.duals, kept)
+    rc_all_pos = int(np.maximum(rc_kept, 0).sum()) + int(np.maximum(rc, 0).sum())
+    bound = row_value(problem, flow.duals) + rc_all_pos
+    return PrunedFlow(
+        flow=flow,
+        kept=kept,
+        rounds=rounds,
+        weighted_bound=bound,
+        seconds=time.perf_counter() - t0,
+    )

@@ -1,0 +1,270 @@
+"""The pipeline: prune -> flow -> certificate -> CP-SAT with hint -> slotting -> checker.
+
+Without min_hours_between the core is a min-cost flow, so:
+
+1. `allocator.pruning` solves it exactly on a pruned candidate set and certifies, with the
+   flow's integer duals, that the optimum holds over all candidates (bound == objective).
+2. CP-SAT (`allocator.model`) gets the surviving candidates, the flow optimum as a complete
+   hint and the certified bound as a row, so it confirms the optimum as soon as it has loaded
+   the model. When the flow is only a relaxation (same-source videos with different windows on
+   one channel), CP-SAT is what finds the plan and the flow bound is what it is measured by.
+3. `allocator.slotting` places the chosen pairs in slots by its documented rule.
+
+With min_hours_between, videos that can be used twice need slot-level columns: the flow is a
+relaxation whose choice is repaired into a feasible hint; the LP relaxation with spacing rows
+is solved by column generation over candidates (priced with the same reduced costs) and gives
+the certified bound (the better of it and the flow bound is reported); CP-SAT then searches
+within the time limit and its slot choice is kept.
+
+Every plan goes through `allocator.checker.check_plan` before it is returned. A status of
+OPTIMAL means that the *certified* bound equals the objective, not only that CP-SAT said so on
+the restricted model; CP-SAT's own status and bound are in `plan.stats`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from allocator.checker import check_plan
+from allocator.flow import fill_weight
+from allocator.greedy import greedy, place_in_order
+from allocator.model import (
+    SLOT,
+    ModelMatrix,
+    build_matrix,
+    hint_from_assignment,
+    solve_cp,
+    solve_lp,
+)
+from allocator.problem import (
+    AllocationProblem,
+    DualCertificate,
+    Int64Array,
+    Mode,
+    Plan,
+    SolverStatus,
+    relative_gap,
+)
+from allocator.pruning import prune_and_solve, reduced_costs, row_value
+from allocator.slotting import assign_slots
+
+# Share of the remaining time for SCHEDULE's first (fill) stage when CP-SAT must find the fill.
+_FILL_STAGE_SHARE = 0.4
+_MAX_LP_ROUNDS = 20
+
+
+class _Clock:
+    def __init__(self, limit: float) -> None:
+        self.start = time.perf_counter()
+        self.limit = limit
+
+    def left(self) -> float:
+        return self.limit - (time.perf_counter() - self.start)
+
+
+def solve(problem: AllocationProblem, *, use_cpsat: bool = True, check: bool = True) -> Plan:
+    """The best plan found within problem.time_limit_seconds, with its certified bound.
+
+    use_cpsat=False stops after the flow (or the repaired flow choice with spacing).
+    check=False skips the independent checker (tests and benchmarks time it separately).
+    """
+    clock = _Clock(problem.time_limit_seconds)
+    stats: dict[str, Any] = {"candidates": problem.num_candidates}
+    if problem.timed_videos.any():
+        plan = _solve_timed(problem, clock, stats, use_cpsat)
+    else:
+        plan = _solve_untimed(problem, clock, stats, use_cpsat)
+    if check:
+        t0 = time.perf_counter()
+        check_plan(problem, plan)
+        stats["check_s"] = time.perf_counter() - t0
+    stats["total_s"] = time.perf_counter() - clock.start
+    return plan
+
+
+def _solve_untimed(
+    problem: AllocationProblem, clock: _Clock, stats: dict[str, Any], use_cpsat: bool
+) -> Plan:
+    p = problem
+    pruned = prune_and_solve(p)
+    flow = pruned.flow
+    stats.update(
+        kept=len(pruned.kept),
+        rounds=pruned.rounds,
+        prune_s=pruned.seconds,
+        flow_s=flow.seconds,
+        potentials_s=flow.potentials_seconds,
+        flow_exact=flow.exact,
+        flow_objective=flow.objective,
+    )
+    best: tuple[Int64Array, Int64Array] | None = None
+    if flow.exact:
+        t0 = time.perf_counter()
+        best = (flow.chosen, assign_slots(p, flow.chosen))
+        stats["slotting_s"] = time.perf_counter() - t0
+    if use_cpsat or best is None:
+        matrix = build_matrix(p, pruned.kept)
+        stats["cp_columns"] = matrix.num_columns
+        fill = flow.filled if (p.mode is Mode.SCHEDULE and flow.exact) else None
+        found = _run_cp(p, matrix, best, fill, pruned.weighted_bound, flow.duals, clock, stats)
+        if found is not None and (best is None or _better(p, found, best)):
+            best = found
+    if best is None:
+        fallback = greedy(p)
+        best = (fallback.candidate, fallback.slot)
+        stats["fallback"] = "greedy"
+    return _plan(p, best, pruned.weighted_bound, flow.duals, stats)
+
+
+def _solve_timed(
+    problem: AllocationProblem, clock: _Clock, stats: dict[str, Any], use_cpsat: bool
+) -> Plan:
+    p = problem
+    pruned = prune_and_solve(p)
+    flow = pruned.flow
+    stats.update(prune_s=pruned.seconds, flow_s=flow.seconds, flow_rounds=pruned.rounds)
+    # Feasible starting points: the flow's choice repaired for spacing, and plain greedy.
+    t0 = time.perf_counter()
+    by_score = flow.chosen[np.argsort(-p.cand_score[flow.chosen], kind="stable")]
+    repaired = place_in_order(p, by_score)
+    plain = greedy(p)
+    start = repaired if _better(p, (repaired.candidate,), (plain.candidate,)) else plain
+    best: tuple[Int64Array, Int64Array] = (start.candidate, start.slot)
+    stats["hint_s"] = time.perf_counter() - t0
+
+    keep = np.zeros(p.num_candidates, bool)
+    keep[pruned.kept] = True
+    keep[best[0]] = True
+    big_m = fill_weight(p)
+    t0 = time.perf_counter()
+    rounds = 0
+    while True:
+        rounds += 1
+        matrix = build_matrix(p, np.flatnonzero(keep))
+        lp = solve_lp(p, matrix, big_m)
+        dropped = np.flatnonzero(~keep)
+        rc = reduced_costs(p, lp.duals, dropped)
+        violators = dropped[rc > 0]
+        if len(violators) == 0 or rounds >= _MAX_LP_ROUNDS or clock.left() < 0.5 * clock.limit:
+            break
+        keep[violators] = True
+    rc_all = reduced_costs(p, lp.duals, np.arange(p.num_candidates))
+    lp_total = row_value(p, lp.duals) + int(np.maximum(rc_all, 0).sum())
+    lp_bound = -((-lp_total) // lp.duals.denominator)
+    stats.update(
+        lp_rounds=rounds,
+        lp_s=time.perf_counter() - t0,
+        lp_value=lp.value,
+        lp_bound=lp_bound,
+        flow_bound=pruned.weighted_bound,
+        kept=int(keep.sum()),
+        cp_columns=matrix.num_columns,
+    )
+    if lp_bound <= pruned.weighted_bound:
+        bound, cert = lp_bound, lp.duals
+    else:
+        bound, cert = pruned.weighted_bound, flow.duals
+    if use_cpsat:
+        found = _run_cp(p, matrix, best, None, bound, cert, clock, stats)
+        if found is not None and _better(p, found, best):
+            best = found
+    return _plan(p, best, bound, cert, stats)
+
+
+def _run_cp(
+    p: AllocationProblem,
+    matrix: ModelMatrix,
+    start: tuple[Int64Array, Int64Array] | None,
+    fill: int | None,
+    weighted_bound: int,
+    cert: DualCertificate,
+    clock: _Clock,
+    stats: dict[str, Any],
+) -> tuple[Int64Array, Int64Array] | None:
+    """CP-SAT on the model; returns the (candidates, slots) of its best solution."""
+    hint = hint_from_assignment(p, matrix, start[0], start[1]) if start is not None else None
+    big_m = cert.fill_weight
+    if p.mode is Mode.SCHEDULE and fill is None:
+        stage = solve_cp(
+            matrix, hint, _FILL_STAGE_SHARE * clock.left(), p.num_workers, maximize_fill=True
+        )
+        stats.update(cp_fill_status=stage.status, cp_fill_s=stage.seconds)
+        if stage.columns is None:
+            return None
+        hint, fill = stage.columns, int(stage.columns.sum())
+    score_bound = weighted_bound - big_m * fill if fill is not None else weighted_bound
+    res = solve_cp(matrix, hint, clock.left(), p.num_workers, fill=fill, score_bound=score_bound)
+    stats.update(
+        cp_status=res.status,
+        cp_objective=res.objective,
+        cp_bound=res.cp_bound,
+        cp_s=res.seconds,
+        cp_build_s=res.build_seconds,
+    )
+    if res.columns is None:
+        return None
+    return _decode(p, matrix, res.columns)
+
+
+def _decode(
+    p: AllocationProblem, matrix: ModelMatrix, columns: np.ndarray
+) -> tuple[Int64Array, Int64Array]:
+    """Chosen candidates and slots: timed slot columns keep their slot, the rest are placed."""
+    on = np.flatnonzero(columns)
+    cand = matrix.cand[matrix.col_cand[on]]
+    timed = p.timed_videos[p.cand_video[cand]] & (matrix.col_kind[on] == SLOT)
+    slots = np.full(len(cand), -1, np.int64)
+    slots[timed] = matrix.col_where[on][timed]
+    rest = np.flatnonzero(~timed)
+    slots[rest] = assign_slots(p, cand[rest], taken=slots[timed])
+    return cand, slots
+
+
+def _better(p: AllocationProblem, a: tuple[Int64Array, ...], b: tuple[Int64Array, ...]) -> bool:
+    """Whether plan a beats plan b: (fill, score) in SCHEDULE, score in FILTER."""
+    sa, sb = int(p.cand_score[a[0]].sum()), int(p.cand_score[b[0]].sum())
+    if p.mode is Mode.SCHEDULE:
+        return (len(a[0]), sa) > (len(b[0]), sb)
+    return sa > sb
+
+
+def _plan(
+    p: AllocationProblem,
+    best: tuple[Int64Array, Int64Array],
+    weighted_bound: int,
+    cert: DualCertificate,
+    stats: dict[str, Any],
+) -> Plan:
+    cand, slots = best
+    order = np.argsort(cand, kind="stable")
+    cand, slots = cand[order], slots[order]
+    objective = int(p.cand_score[cand].sum())
+    filled = len(cand)
+    big_m = cert.fill_weight
+    if p.mode is Mode.SCHEDULE:
+        smax = int(np.abs(p.cand_score).max()) if p.num_candidates else 0
+        fill_bound = weighted_bound // (big_m - smax) if big_m > smax else 0
+        score_bound = weighted_bound - big_m * filled
+        proven = fill_bound == filled and score_bound == objective
+    else:
+        fill_bound = min(int(p.video_capacity.sum()), p.num_slots)
+        score_bound = weighted_bound
+        proven = score_bound == objective
+    return Plan(
+        candidate=cand,
+        video=p.cand_video[cand],
+        channel=p.cand_channel[cand],
+        slot=slots,
+        score=p.cand_score[cand],
+        status=SolverStatus.OPTIMAL if proven else SolverStatus.FEASIBLE,
+        objective=objective,
+        filled=filled,
+        best_bound=score_bound,
+        fill_bound=fill_bound,
+        gap=relative_gap(objective, score_bound),
+        certificate=cert,
+        stats=stats,
+    )
