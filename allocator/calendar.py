@@ -10,12 +10,14 @@ IANA timezone. `slot_times` turns them into UTC instants over a horizon [start, 
    - a time that occurs twice (fall-back) runs once, at its first occurrence (fold=0);
    - two declared times that resolve to the same instant (e.g. 02:30 and 03:00 on the day
      above) give one slot.
-2. Slots inside a blackout window (UTC, half-open [start, end)) are removed.
+2. Instants outside the horizon [start, end) and inside a blackout window (UTC, half-open
+   [start, end)) are removed.
 3. With `max_posts_per_day` > 0, only the first N remaining slots of each local calendar day
-   (the date of the slot instant in the channel's zone) are kept. The cap is applied to whole
-   local days before the horizon is cut, so a slot's existence never depends on where a
-   horizon starts.
-4. The result is cut to [start, end), sorted and unique.
+   (the date of the slot instant in the channel's zone) are kept. The cap counts the slots
+   inside the horizon only: a run that starts at noon still gets the afternoon slots. Posts
+   that did happen earlier that day are live distributions, which `free_slots` counts against
+   the same cap.
+4. The result is sorted and unique.
 
 `free_slots` then removes the slots that live distributions already hold, and honours the
 daily cap against the live distributions of each local day.
@@ -33,8 +35,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from allocator.domain import PostingSchedule, TimeWindow
 
 _HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
-# Local dates resolved beyond each end of the horizon, so that slots shifted across midnight by
-# a DST gap and the daily cap of the horizon's edge days are computed on whole days.
+# Local dates resolved beyond each end of the horizon: a DST gap can shift a slot past midnight,
+# and a fall-back across midnight can put an instant on the local date before the horizon's.
 _MARGIN_DAYS = 2
 
 
@@ -122,10 +124,10 @@ def slot_times(
             instants.add(_resolve(datetime.combine(day, local_time), tz))
         day += timedelta(days=1)
 
-    slots = sorted(t for t in instants if not _in_any(t, blackouts))
+    slots = sorted(t for t in instants if start_utc <= t < end_utc and not _in_any(t, blackouts))
     if schedule.max_posts_per_day > 0:
         slots = _first_per_local_day(slots, tz, schedule.max_posts_per_day)
-    return [t for t in slots if start_utc <= t < end_utc]
+    return slots
 
 
 def free_slots(

@@ -117,10 +117,12 @@ class VideoTable:
             )
             url = video.source_url
             sources.append(source_ids.setdefault(url, len(source_ids)) if url else -1)
-            # Sorted so that the CSR rows are canonical (scipy's has_sorted_indices).
-            row = sorted(
-                tag_ids.setdefault(tag, len(tag_ids)) for tag in normalise_tags(video.tags)
-            )
+            # Ids in sorted tag order keep the vocabulary independent of string hashing, and
+            # sorted rows keep the CSR canonical.
+            ids = [
+                tag_ids.setdefault(tag, len(tag_ids)) for tag in sorted(normalise_tags(video.tags))
+            ]
+            row = sorted(ids)
             tag_indices.extend(row)
             tag_indptr.append(len(tag_indices))
 
