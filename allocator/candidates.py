@@ -60,8 +60,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ORIENTATION_CODES = {Orientation.VERTICAL: 0, Orientation.HORIZONTAL: 1, Orientation.SQUARE: 2}
 
 
-class VideoFieldOutOfRange(ValueError):
-    """A video attribute the vectorised columns cannot hold exactly."""
+class InvalidVideoField(ValueError):
+    """A video attribute the vectorised columns cannot hold exactly (out of range, naive time)."""
 
     def __init__(self, field: str, value: object, reason: str) -> None:
         super().__init__(f"{field}: {reason} (got {value!r})")
@@ -405,8 +405,8 @@ def _side_column(videos: Sequence[Video], name: str) -> Int64Array:
     values = [getattr(video, name) for video in videos]
     for index, value in enumerate(values):
         if not -_MAX_SIDE <= value <= _MAX_SIDE:
-            raise VideoFieldOutOfRange(f"videos[{index}].{name}", value, "outside int32")
-    return np.asarray(values, dtype=np.int64).reshape(len(values))
+            raise InvalidVideoField(f"videos[{index}].{name}", value, "outside int32")
+    return np.asarray(values, dtype=np.int64)
 
 
 def _views_column(videos: Sequence[Video]) -> Int64Array:
@@ -414,7 +414,7 @@ def _views_column(videos: Sequence[Video]) -> Int64Array:
     low, high = NO_START, NO_END
     for index, video in enumerate(videos):
         if not low <= video.views <= high:
-            raise VideoFieldOutOfRange(f"videos[{index}].views", video.views, "outside int64")
+            raise InvalidVideoField(f"videos[{index}].views", video.views, "outside int64")
     return np.fromiter((video.views for video in videos), np.int64, len(videos))
 
 
@@ -423,6 +423,6 @@ def _epoch_ceil(moment: datetime | None, default: int, index: int, name: str) ->
     if moment is None:
         return default
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise VideoFieldOutOfRange(f"videos[{index}].{name}", moment, "must be timezone-aware")
+        raise InvalidVideoField(f"videos[{index}].{name}", moment, "must be timezone-aware")
     delta = moment - _EPOCH
     return delta.days * 86_400 + delta.seconds + (1 if delta.microseconds else 0)

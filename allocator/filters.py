@@ -127,9 +127,21 @@ def published_frame(video: Video, transformations: tuple[Transformation, ...]) -
     return video.width, video.height
 
 
-@lru_cache(maxsize=4096)
 def compile_rules(channel: Channel) -> ChannelRules:
     """Normalise a channel's filters and pick the transformations that can fix them."""
+    try:
+        hash(channel)
+    except TypeError:  # a list where the domain type says tuple: correct, just not cacheable
+        return _compile_rules(channel)
+    return _cached_rules(channel)
+
+
+@lru_cache(maxsize=4096)
+def _cached_rules(channel: Channel) -> ChannelRules:
+    return _compile_rules(channel)
+
+
+def _compile_rules(channel: Channel) -> ChannelRules:
     filters = channel.filters
     languages = frozenset(p for p in (primary_language(lang) for lang in filters.languages) if p)
     return ChannelRules(

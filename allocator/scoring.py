@@ -72,12 +72,24 @@ class ScoreBreakdown:
         return asdict(self)
 
 
-@lru_cache(maxsize=4096)
 def milli_tag_weights(preferences: Preferences) -> dict[str, int]:
     """A channel's tag weights as normalised tag -> integer milli-units (later duplicates win).
 
     Callers must not mutate the returned dict: it is cached per `Preferences`.
     """
+    try:
+        hash(preferences)
+    except TypeError:  # a list where the domain type says tuple: correct, just not cacheable
+        return _milli_tag_weights(preferences)
+    return _cached_weights(preferences)
+
+
+@lru_cache(maxsize=4096)
+def _cached_weights(preferences: Preferences) -> dict[str, int]:
+    return _milli_tag_weights(preferences)
+
+
+def _milli_tag_weights(preferences: Preferences) -> dict[str, int]:
     weights: dict[str, int] = {}
     for index, (tag, weight) in enumerate(preferences.tag_weights):
         if math.isnan(weight):

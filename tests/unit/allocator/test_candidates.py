@@ -16,7 +16,7 @@ from allocator.candidates import (
     NO_START,
     VIDEO_STATES,
     Candidates,
-    VideoFieldOutOfRange,
+    InvalidVideoField,
     VideoTable,
     build_candidates,
 )
@@ -295,7 +295,7 @@ def test_video_table_columns() -> None:
     ],
 )
 def test_out_of_range_videos_are_rejected_by_field(video: Video, field: str) -> None:
-    with pytest.raises(VideoFieldOutOfRange) as error:
+    with pytest.raises(InvalidVideoField) as error:
         VideoTable.from_videos([video])
     assert error.value.field == field
 

@@ -278,3 +278,12 @@ def test_transformations_are_listed_trim_crop_captions() -> None:
 def test_ineligible_pair_still_lists_the_fixes_that_apply() -> None:
     match = check(HD, channel((Transformation(TRIM),), max_duration_seconds=60, min_views=10**9))
     assert match == Match(False, ("min_views",), (Transformation(TRIM, trim_seconds=60),))
+
+
+def test_lists_instead_of_tuples_still_work() -> None:
+    listed = Channel(
+        id="c",
+        filters=ContentFilters(required_tags=["cooking"]),  # type: ignore[arg-type]
+        transformations=[Transformation(TRIM)],  # type: ignore[arg-type]
+    )
+    assert check(HD, listed).eligible

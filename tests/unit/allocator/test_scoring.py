@@ -204,3 +204,8 @@ def test_total_stays_small_and_non_negative(
         - result.transformation_penalty
     )
     assert result.total == max(0, parts)
+
+
+def test_listed_tag_weights_still_work() -> None:
+    listed = Preferences(tag_weights=[("cook", 1.0)])  # type: ignore[arg-type]
+    assert score(VIDEO, Channel(id="c", preferences=listed)).tags == 1_000
