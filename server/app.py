@@ -23,6 +23,7 @@ from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from persistence import migrations
 from persistence.database import Database
 from server.assignment import Assignment
+from server.autodistribute import AutoDistributor
 from server.catalog import Catalog
 from server.interceptors import ErrorAndLogInterceptor
 from server.paging import PageTokens
@@ -75,7 +76,12 @@ def build_servicer(settings: Settings, db: Database) -> DistributionServicer:
         outage_max_cooldown=timedelta(seconds=settings.outage_max_cooldown_seconds),
     )
     return DistributionServicer(
-        Catalog(db, tokens), Assignment(db), Records(db, tokens), publishing, Stats(db)
+        Catalog(db, tokens),
+        Assignment(db),
+        Records(db, tokens),
+        publishing,
+        Stats(db),
+        AutoDistributor(db),
     )
 
 

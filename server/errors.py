@@ -88,9 +88,3 @@ class DeadlineExceeded(VdistError):
     """The call ran out of time before anything was written."""
 
     reason = "DEADLINE_EXCEEDED"
-
-
-class Unimplemented(VdistError):
-    """The method exists in the contract but this server does not implement it yet."""
-
-    reason = "UNIMPLEMENTED"

@@ -11,8 +11,8 @@ from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from distribution.v1 import resources_pb2 as pb
 from server.assignment import Assignment
+from server.autodistribute import AutoDistributor
 from server.catalog import Catalog
-from server.errors import Unimplemented
 from server.publishing import Publishing
 from server.records import Records
 from server.stats import Stats
@@ -39,12 +39,14 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
         records: Records,
         publishing: Publishing,
         stats: Stats,
+        distributor: AutoDistributor,
     ) -> None:
         self._catalog = catalog
         self._assignment = assignment
         self._records = records
         self._publishing = publishing
         self._stats = stats
+        self._distributor = distributor
 
     # --- catalog ---
 
@@ -121,12 +123,10 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
     ) -> svc.ListRunsResponse:
         return self._records.list_runs(request)
 
-    # --- implemented by later issues ---
-
     def AutoDistribute(
         self, request: svc.AutoDistributeRequest, context: grpc.ServicerContext
     ) -> svc.AutoDistributeResponse:
-        raise Unimplemented("AutoDistribute is not implemented yet")
+        return self._distributor.run(request, actor_of(context), context.time_remaining())
 
     def Retry(self, request: svc.RetryRequest, context: grpc.ServicerContext) -> svc.RetryResponse:
         return self._publishing.retry(request, actor_of(context))

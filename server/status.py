@@ -29,7 +29,6 @@ _CODES: dict[type[errors.VdistError], int] = {
     errors.ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
     errors.Unavailable: code_pb2.UNAVAILABLE,
     errors.DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
-    errors.Unimplemented: code_pb2.UNIMPLEMENTED,
 }
 
 

@@ -157,9 +157,3 @@ def test_not_found_names_the_resource(server, uid):
         server.stub.GetDistribution,
         svc.GetDistributionRequest(id="00000000-0000-4000-8000-000000000000"),
     )
-
-
-def test_not_yet_implemented_rpcs_answer_unimplemented(server):
-    expect_error(
-        grpc.StatusCode.UNIMPLEMENTED, server.stub.AutoDistribute, svc.AutoDistributeRequest()
-    )

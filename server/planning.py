@@ -1,0 +1,235 @@
+"""From stored state to an allocation problem, and from a plan back to reasons.
+
+`build_instance` turns the videos and channels in scope, their live distributions and the
+channels' calendars into an `AllocationProblem` (candidates, free slots, capacities, windows,
+pins). Pairs that cannot be candidates are accounted for, so that every video left out of the
+plan gets one reason: not READY, outside its window, at its channel limit, no eligible channel,
+duplicate everywhere, channels unavailable, no free slot, or outscored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from allocator import calendar
+from allocator import domain as d
+from allocator.candidates import VideoTable, build_candidates
+from allocator.problem import AllocationProblem, Mode
+
+Int64Array = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class LivePair:
+    """A live distribution, as far as planning cares."""
+
+    video_id: str
+    channel_id: str
+    source_url: str
+    scheduled_at: datetime
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one AutoDistribute run plans over."""
+
+    mode: Mode
+    videos: Sequence[d.Video]
+    channels: Sequence[d.Channel]
+    channel_unavailable_until: Sequence[datetime | None]  # None: available (or never returns)
+    channel_takes_work: Sequence[bool]  # False: inactive, or unavailable past the horizon
+    live: Sequence[LivePair]
+    start: datetime
+    end: datetime
+    max_channels_per_video: int
+    min_score: int
+    min_hours_between: int
+    time_limit_seconds: float
+
+
+@dataclass(frozen=True)
+class Instance:
+    """The problem, the id tables behind its indices, and why pairs were left out."""
+
+    problem: AllocationProblem
+    videos: Sequence[d.Video]
+    channels: Sequence[d.Channel]
+    slot_times: list[datetime]
+    eligible_count: Int64Array  # per video: channels whose filters it passes
+    best_eligible_score: Int64Array  # per video: its best score on any eligible channel
+    video_skip: list[tuple[str, str] | None]  # per video: (code, reason) known before solving
+    pair_skip_codes: dict[int, set[str]]  # per video: why eligible pairs were dropped
+
+
+def _free_slots(scope: Scope, taken: dict[str, list[datetime]]) -> list[list[datetime]]:
+    result: list[list[datetime]] = []
+    for channel, until, takes in zip(
+        scope.channels, scope.channel_unavailable_until, scope.channel_takes_work, strict=True
+    ):
+        if not takes:
+            result.append([])
+            continue
+        sched = channel.schedule
+        free = calendar.free_slots(
+            calendar.slot_times(sched, channel.timezone, scope.start, scope.end),
+            taken.get(channel.id, []),
+            channel.timezone,
+            sched.max_posts_per_day,
+        )
+        # A channel that returns from an outage inside the horizon keeps its later slots.
+        result.append([t for t in free if until is None or t >= until])
+    return result
+
+
+def build_instance(scope: Scope) -> Instance:
+    """The allocation problem of `scope`, with the bookkeeping for skip reasons."""
+    videos, channels = scope.videos, scope.channels
+    n_videos = len(videos)
+    video_index = {v.id: i for i, v in enumerate(videos)}
+    channel_index = {c.id: j for j, c in enumerate(channels)}
+
+    taken: dict[str, list[datetime]] = {}
+    live_pairs: set[tuple[int, int]] = set()
+    live_sources: set[tuple[str, int]] = set()
+    live_count = np.zeros(n_videos, np.int64)
+    pins: list[tuple[int, int, int]] = []
+    for pair in scope.live:
+        taken.setdefault(pair.channel_id, []).append(pair.scheduled_at)
+        j = channel_index.get(pair.channel_id, -1)
+        live_sources.add((pair.source_url, j))
+        i = video_index.get(pair.video_id)
+        if i is None:
+            continue
+        live_count[i] += 1
+        live_pairs.add((i, j))
+        if j >= 0:
+            pins.append((i, j, int(pair.scheduled_at.timestamp())))
+
+    table = VideoTable.from_videos(videos)
+    cands = build_candidates(table, channels)
+    cv, cc, cs = cands.video_idx, cands.channel_idx, cands.score
+    eligible_count = np.bincount(cv, minlength=n_videos).astype(np.int64)
+    best = np.zeros(n_videos, np.int64)
+    np.maximum.at(best, cv, cs)
+
+    video_skip: list[tuple[str, str] | None] = [None] * n_videos
+    start_s, end_s = int(scope.start.timestamp()), int(scope.end.timestamp())
+    window_start, window_end = table.window_start, table.window_end
+    capacity = np.maximum(0, scope.max_channels_per_video - live_count).astype(np.int32)
+    for i, v in enumerate(videos):
+        if v.state is not d.VideoState.READY:
+            video_skip[i] = ("VIDEO_NOT_READY", f"video is {v.state.value}, not READY")
+        elif window_start[i] >= end_s or window_end[i] <= start_s:
+            video_skip[i] = ("OUTSIDE_WINDOW", "video's availability window misses the horizon")
+        elif capacity[i] == 0:
+            video_skip[i] = (
+                "AT_CHANNEL_LIMIT",
+                f"already live on {int(live_count[i])} channel(s), the limit is "
+                f"{scope.max_channels_per_video}",
+            )
+
+    keep = np.ones(len(cv), bool)
+    pair_skip_codes: dict[int, set[str]] = {}
+
+    def drop(mask: npt.NDArray[np.bool_], code: str) -> None:
+        for i in np.unique(cv[mask & keep]):
+            pair_skip_codes.setdefault(int(i), set()).add(code)
+        keep[mask] = False
+
+    skipped_video = np.array([s is not None for s in video_skip], bool)
+    keep &= ~skipped_video[cv] if len(cv) else keep
+    sources: dict[str, int] = {}
+    video_source = np.array(
+        [sources.setdefault(v.source_url, len(sources)) for v in videos], np.int32
+    )
+    n_channels = max(1, len(channels))
+    live_video_keys = np.array([i * n_channels + j for i, j in live_pairs if j >= 0], np.int64)
+    live_source_keys = np.array(
+        [sources[url] * n_channels + j for url, j in live_sources if url in sources and j >= 0],
+        np.int64,
+    )
+    pair_dup = np.isin(cv.astype(np.int64) * n_channels + cc, live_video_keys) | np.isin(
+        video_source[cv].astype(np.int64) * n_channels + cc, live_source_keys
+    )
+    drop(pair_dup, "DUPLICATE")
+    takes = np.array(scope.channel_takes_work, bool)
+    drop(~takes[cc] if len(cc) else np.zeros(0, bool), "CHANNEL_UNAVAILABLE")
+    drop(cs < scope.min_score, "BELOW_MIN_SCORE")
+
+    free = _free_slots(scope, taken)
+    slot_channel = np.repeat(np.arange(len(channels), dtype=np.int32), [len(f) for f in free])
+    slot_times_flat = [t for f in free for t in f]
+    slot_time = np.array([int(t.timestamp()) for t in slot_times_flat], np.int64)
+    slot_day = np.array(
+        [
+            calendar.local_day(t, channels[j].timezone).toordinal()
+            for j, f in enumerate(free)
+            for t in f
+        ],
+        np.int32,
+    )
+    has_slot = np.array([len(f) > 0 for f in free], bool)
+    drop(~has_slot[cc] if len(cc) else np.zeros(0, bool), "NO_FREE_SLOT")
+
+    problem = AllocationProblem(
+        mode=scope.mode,
+        num_channels=len(channels),
+        cand_video=cv[keep],
+        cand_channel=cc[keep],
+        cand_score=cs[keep],
+        video_capacity=capacity,
+        video_source=video_source,
+        video_window_start=window_start,
+        video_window_end=window_end,
+        slot_channel=slot_channel,
+        slot_time=slot_time,
+        slot_day=slot_day,
+        pin_video=np.array([p[0] for p in pins], np.int32),
+        pin_channel=np.array([p[1] for p in pins], np.int32),
+        pin_time=np.array([p[2] for p in pins], np.int64),
+        min_hours_between=scope.min_hours_between,
+        time_limit_seconds=scope.time_limit_seconds,
+    )
+    return Instance(
+        problem,
+        videos,
+        channels,
+        slot_times_flat,
+        eligible_count,
+        best,
+        video_skip,
+        pair_skip_codes,
+    )
+
+
+_PAIR_REASONS = {
+    "DUPLICATE": "already live (by video or source URL) on its eligible channels",
+    "CHANNEL_UNAVAILABLE": "its eligible channels are inactive or unavailable",
+    "BELOW_MIN_SCORE": "scores below min_score on its eligible channels",
+    "NO_FREE_SLOT": "its eligible channels have no free slot in the horizon",
+}
+
+
+def skip_reason(instance: Instance, video: int, has_candidates: bool) -> tuple[str, str]:
+    """(code, reason) for a video the plan left out."""
+    known = instance.video_skip[video]
+    if known is not None:
+        return known
+    if instance.eligible_count[video] == 0:
+        return "NO_ELIGIBLE_CHANNEL", "fails the filters of every channel in scope"
+    if has_candidates:
+        return (
+            "OUTSCORED",
+            "every free slot of its eligible channels went to higher-scoring videos "
+            "(or its availability window holds no free slot)",
+        )
+    codes = instance.pair_skip_codes.get(video, set())
+    for code in ("DUPLICATE", "CHANNEL_UNAVAILABLE", "NO_FREE_SLOT", "BELOW_MIN_SCORE"):
+        if codes == {code}:
+            return code, _PAIR_REASONS[code]
+    return "NO_USABLE_CHANNEL", "; ".join(_PAIR_REASONS[c] for c in sorted(codes)) or "none"
