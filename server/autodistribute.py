@@ -250,6 +250,17 @@ class AutoDistributor:
             truncated=len(assignments) > RESPONSE_ITEMS or len(skipped) > RESPONSE_ITEMS,
             dry_run=request.dry_run,
         )
+        filled = np.bincount(plan.channel, minlength=len(instance.channels))
+        score = np.zeros(len(instance.channels), np.int64)
+        np.add.at(score, plan.channel, plan.score)  # exact integers, unlike bincount weights
+        free = instance.problem.channel_free
+        for j in sorted(range(len(instance.channels)), key=lambda j: instance.channels[j].id):
+            response.channels.add(
+                channel_id=instance.channels[j].id,
+                free_slots=int(free[j]),
+                filled=int(filled[j]),
+                total_score=int(score[j]),
+            )
         for row in assignments[:RESPONSE_ITEMS]:
             response.assignments.append(
                 converters.distribution_to_proto(models.Distribution(**row))

@@ -1,7 +1,9 @@
 """Generates the Python API package `distribution.v1` from `protos/` (run by `make protos`).
 
 The generated files are committed so that an install needs no protoc; a unit test regenerates
-them into a temporary folder and fails when the committed copy is stale.
+them into a temporary folder and fails when the committed copy is stale. Run it as its own
+process: grpc_tools and ortools each carry a C++ protobuf, and loading both in one process
+aborts.
 """
 
 from __future__ import annotations
@@ -42,5 +44,7 @@ def generate(out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    generate(ROOT)
-    sys.stdout.write(f"generated {PACKAGE} from {len(proto_files())} proto files\n")
+    # An optional argument names another output root (the freshness test uses a temp dir).
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT
+    generate(out)
+    sys.stdout.write(f"generated {PACKAGE} under {out} from {len(proto_files())} proto files\n")

@@ -199,7 +199,7 @@ class SkipReason(_message.Message):
     def __init__(self, video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., reason: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class AutoDistributeResponse(_message.Message):
-    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run")
+    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SOLVER_STATUS_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
@@ -214,6 +214,7 @@ class AutoDistributeResponse(_message.Message):
     SKIPPED_COUNT_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     solver_status: SolverStatus
     objective: int
@@ -228,7 +229,20 @@ class AutoDistributeResponse(_message.Message):
     skipped_count: int
     truncated: bool
     dry_run: bool
-    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelPlan]
+    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ...) -> None: ...
+
+class ChannelPlan(_message.Message):
+    __slots__ = ("channel_id", "free_slots", "filled", "total_score")
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    FREE_SLOTS_FIELD_NUMBER: _ClassVar[int]
+    FILLED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    channel_id: str
+    free_slots: int
+    filled: int
+    total_score: int
+    def __init__(self, channel_id: _Optional[str] = ..., free_slots: _Optional[int] = ..., filled: _Optional[int] = ..., total_score: _Optional[int] = ...) -> None: ...
 
 class Run(_message.Message):
     __slots__ = ("run_id", "mode", "parameters", "solver_status", "objective", "best_bound", "gap", "candidate_count", "slot_count", "video_count", "channel_count", "assignment_count", "skipped_count", "wall_seconds", "actor", "create_time")

@@ -239,3 +239,14 @@ def test_unknown_channel_is_not_found(server, uid):
         server.stub.AutoDistribute,
         svc.AutoDistributeRequest(mode=FILTER, channel_ids=[f"ghost-{uid}"]),
     )
+
+
+def test_per_channel_summary(server, uid):
+    cs = [utc_daily(f"sum{i}-{uid}") for i in range(2)]
+    setup(server.stub, cs, [video(f"sv{j}-{uid}") for j in range(3)])
+    res = run(server.stub, [c.id for c in cs], [f"sv{j}-{uid}" for j in range(3)], dry_run=True)
+    assert [(c.channel_id, c.free_slots, c.filled) for c in res.channels] == [
+        (cs[0].id, 2, 2) if res.channels[0].filled == 2 else (cs[0].id, 2, 1),
+        (cs[1].id, 2, 3 - res.channels[0].filled),
+    ]
+    assert sum(c.total_score for c in res.channels) == res.objective
