@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from persistence import migrations
+from server import plan_report
 from server.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit once no publication is due instead of polling",
     )
     worker.set_defaults(run=_worker)
+    plan_report.add_parser(sub)
     return parser
 
 

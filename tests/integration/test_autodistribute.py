@@ -250,3 +250,27 @@ def test_per_channel_summary(server, uid):
         (cs[1].id, 2, 3 - res.channels[0].filled),
     ]
     assert sum(c.total_score for c in res.channels) == res.objective
+
+
+def test_vdist_plan_prints_a_per_channel_table(server, uid, capsys):
+    from server.cli import main
+
+    cs = [utc_daily(f"plan{i}-{uid}") for i in range(2)]
+    setup(server.stub, cs, [video(f"pv{j}-{uid}") for j in range(3)])
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0).isoformat()
+    argv = ["plan", "--target", server.address, "--start", start, "--days", "2"]
+    for c in cs:
+        argv += ["--channel", c.id]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "OPTIMAL" in out and "gap 0.0000%" in out and "dry run" in out
+    for c in cs:
+        assert c.id in out
+    assert not server.stub.ListDistributions(
+        svc.ListDistributionsRequest(channel_id=cs[0].id)
+    ).distributions
+    assert main([*argv, "--apply"]) == 0
+    assert "written" in capsys.readouterr().out
+    assert server.stub.ListDistributions(
+        svc.ListDistributionsRequest(channel_id=cs[0].id)
+    ).distributions
