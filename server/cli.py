@@ -114,6 +114,7 @@ def _worker(args: argparse.Namespace) -> int:
             lease_seconds=args.lease_seconds,
             poll_seconds=args.poll_seconds,
             channel_ids=tuple(args.channels),
+            lookahead_seconds=args.lookahead_hours * 3600,
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: worker.stop())

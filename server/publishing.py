@@ -40,6 +40,7 @@ DEFAULT_LEASE_BATCH = 10
 DEFAULT_LEASE_SECONDS = 300
 MAX_LEASE_SECONDS = 3600
 MAX_RETRY_IDS = 1000
+MAX_LOOKAHEAD = timedelta(days=7)
 D = models.Distribution
 C = models.Channel
 
@@ -72,13 +73,15 @@ class Publishing:
             f"must be 0..{MAX_LEASE_SECONDS}",
         )
         v.identifiers(request.channel_ids, "channel_ids", CHANNEL_ID, "channel", max_items=1000)
+        lookahead = request.lookahead.ToTimedelta()
+        v.check(timedelta(0) <= lookahead <= MAX_LOOKAHEAD, "lookahead", "must be 0..7 days")
         v.raise_if_any()
         limit = request.limit or DEFAULT_LEASE_BATCH
         lease_for = timedelta(seconds=request.lease_seconds or DEFAULT_LEASE_SECONDS)
 
         def work(session: Session) -> svc.LeasePublicationsResponse:
             now = utcnow()
-            rows = self._claim(session, now, limit, request.channel_ids)
+            rows = self._claim(session, now, lookahead, limit, request.channel_ids)
             return svc.LeasePublicationsResponse(
                 leases=[
                     self._lease_one(session, row, request.worker_id, now, lease_for) for row in rows
@@ -88,12 +91,17 @@ class Publishing:
         return self._db.transaction(work)
 
     def _claim(
-        self, session: Session, now: datetime, limit: int, channel_ids: Sequence[str]
+        self,
+        session: Session,
+        now: datetime,
+        lookahead: timedelta,
+        limit: int,
+        channel_ids: Sequence[str],
     ) -> list[models.Distribution]:
         due = or_(
             and_(
                 D.state == "SCHEDULED",
-                D.scheduled_at <= now,
+                D.scheduled_at <= now + lookahead,
                 or_(D.next_attempt_at.is_(None), D.next_attempt_at <= now),
             ),
             # A lease that ran out without a report: its worker died or lost the outcome.

@@ -1,6 +1,7 @@
 import datetime
 
 from distribution.v1 import resources_pb2 as _resources_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -494,16 +495,18 @@ class ExplainResponse(_message.Message):
     def __init__(self, pairs: _Optional[_Iterable[_Union[PairExplanation, _Mapping]]] = ...) -> None: ...
 
 class LeasePublicationsRequest(_message.Message):
-    __slots__ = ("worker_id", "limit", "lease_seconds", "channel_ids")
+    __slots__ = ("worker_id", "limit", "lease_seconds", "channel_ids", "lookahead")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_IDS_FIELD_NUMBER: _ClassVar[int]
+    LOOKAHEAD_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     limit: int
     lease_seconds: int
     channel_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, worker_id: _Optional[str] = ..., limit: _Optional[int] = ..., lease_seconds: _Optional[int] = ..., channel_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    lookahead: _duration_pb2.Duration
+    def __init__(self, worker_id: _Optional[str] = ..., limit: _Optional[int] = ..., lease_seconds: _Optional[int] = ..., channel_ids: _Optional[_Iterable[str]] = ..., lookahead: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Lease(_message.Message):
     __slots__ = ("distribution", "lease_token", "lease_expire_time", "idempotency_key", "previous_attempt_unconfirmed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -44,6 +45,7 @@ class Worker:
     lease_seconds: int = 300
     poll_seconds: float = 2.0
     channel_ids: tuple[str, ...] = ()
+    lookahead_seconds: float = 0.0
     rpc_patience_seconds: float = 60.0
     stop_event: threading.Event = field(default_factory=threading.Event)
     stats: WorkerStats = field(default_factory=WorkerStats)
@@ -55,15 +57,14 @@ class Worker:
     def run(self, *, until_idle: bool = False) -> WorkerStats:
         """Works until stopped (or, with until_idle, until a lease call returns nothing)."""
         while not self.stop_event.is_set():
-            leases = self._call(
-                self.stub.LeasePublications,
-                svc.LeasePublicationsRequest(
-                    worker_id=self.worker_id,
-                    limit=self.batch,
-                    lease_seconds=self.lease_seconds,
-                    channel_ids=self.channel_ids,
-                ),
-            ).leases
+            request = svc.LeasePublicationsRequest(
+                worker_id=self.worker_id,
+                limit=self.batch,
+                lease_seconds=self.lease_seconds,
+                channel_ids=self.channel_ids,
+            )
+            request.lookahead.FromTimedelta(timedelta(seconds=self.lookahead_seconds))
+            leases = self._call(self.stub.LeasePublications, request).leases
             if not leases:
                 if until_idle:
                     break

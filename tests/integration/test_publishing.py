@@ -109,6 +109,23 @@ def test_not_due_work_is_not_leased(server, uid):
     assert lease(server.stub, [c.id]) == []
 
 
+def test_lookahead_leases_posts_scheduled_ahead(server, uid):
+    c = channel(f"ahead-{uid}")
+    setup(server.stub, [c], [video(f"ahead-{uid}")])
+    d = server.stub.Assign(svc.AssignRequest(video_id=f"ahead-{uid}", channel_ids=[c.id]))
+    due_in = ts_to_dt(d.results[0].distribution.scheduled_at) - datetime.now(UTC)
+    request = svc.LeasePublicationsRequest(worker_id="w", channel_ids=[c.id])
+    if due_in > timedelta(minutes=2):  # the next slot may be seconds away
+        request.lookahead.FromTimedelta(due_in - timedelta(minutes=1))
+        assert not server.stub.LeasePublications(request).leases
+    request.lookahead.FromTimedelta(due_in + timedelta(minutes=1))
+    [ls] = server.stub.LeasePublications(request).leases
+    assert ls.distribution.id == d.results[0].distribution.id
+    request.lookahead.FromTimedelta(timedelta(days=8))
+    err = expect_error(grpc.StatusCode.INVALID_ARGUMENT, server.stub.LeasePublications, request)
+    assert err.fields == ["lookahead"]
+
+
 def test_stale_or_unknown_token_changes_nothing(server, uid):
     cids, [did] = make_due(server.stub, uid)
     [ls] = lease(server.stub, cids)
