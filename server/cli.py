@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this channel (repeatable)",
     )
     worker.add_argument(
+        "--lookahead-hours",
+        type=float,
+        default=0.0,
+        help="also publish posts scheduled this far ahead (for platforms that schedule posts)",
+    )
+    worker.add_argument(
         "--until-idle",
         action="store_true",
         help="exit once no publication is due instead of polling",

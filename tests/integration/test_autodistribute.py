@@ -252,7 +252,7 @@ def test_per_channel_summary(server, uid):
     assert sum(c.total_score for c in res.channels) == res.objective
 
 
-def test_vdist_plan_prints_a_per_channel_table(server, uid, capsys):
+def test_vdist_plan_prints_a_per_channel_table(server, uid, capsys, tmp_path):
     from server.cli import main
 
     cs = [utc_daily(f"plan{i}-{uid}") for i in range(2)]
