@@ -9,6 +9,7 @@ all (invariants 3 and 4); dry runs read only.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from server.planning import Instance, LivePair, Scope, build_instance, skip_reas
 from server.retry_policy import policy_for
 from server.validation import CHANNEL_ID, VIDEO_ID, Violations, validate_request_id
 
+log = logging.getLogger(__name__)
 DEFAULT_HORIZON = timedelta(days=14)
 MAX_HORIZON = timedelta(days=62)
 DEFAULT_TIME_LIMIT = 30.0
@@ -49,6 +51,22 @@ DEADLINE_SHARE = 0.5
 # Any constant works as long as every replica uses the same one.
 PLANNER_LOCK_KEY = 0x7664_6973_7400
 PLANNER_LOCK_WAIT = "10s"
+
+
+class _Stages:
+    """Wall time per stage of a run, for the log."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = now - self._last
+        self._last = now
+
+    def __str__(self) -> str:
+        return " ".join(f"{k}={v:.2f}s" for k, v in self.seconds.items())
 
 
 @dataclass(frozen=True)
@@ -121,13 +139,21 @@ class AutoDistributor:
             started = time.perf_counter()
             if not request.dry_run:
                 self._take_planner_lock(session)
+            stages = _Stages()
             scope, max_attempts = self._load_scope(session, request, params)
+            stages.mark("load")
             instance = build_instance(scope)
+            stages.mark("candidates")
             plan = solve(instance.problem)
+            stages.mark("solve")
             assignments = _assignment_rows(instance, plan, params, max_attempts, actor)
-            return self._respond(
+            stages.mark("rows")
+            response = self._respond(
                 session, request, params, instance, plan, assignments, actor, started
             )
+            stages.mark("write")
+            log.info("AutoDistribute %s: %s; solver %s", response.run_id, stages, plan.stats)
+            return response
 
         if request.dry_run:
             return self._db.transaction(work, readonly=True)
