@@ -36,8 +36,10 @@ from allocator.model import (
     ModelMatrix,
     build_matrix,
     hint_from_assignment,
+    restrict,
     solve_cp,
     solve_lp,
+    useful_columns,
 )
 from allocator.problem import (
     AllocationProblem,
@@ -49,7 +51,7 @@ from allocator.problem import (
     relative_gap,
 )
 from allocator.pruning import prune_and_solve, reduced_costs, row_value
-from allocator.slotting import assign_slots
+from allocator.slotting import SlottingError, assign_slots
 
 # Share of the remaining time for SCHEDULE's first (fill) stage when CP-SAT must find the fill.
 _FILL_STAGE_SHARE = 0.4
@@ -101,14 +103,19 @@ def _solve_untimed(
         flow_objective=flow.objective,
     )
     best: tuple[Int64Array, Int64Array] | None = None
-    if flow.exact:
-        t0 = time.perf_counter()
+    t0 = time.perf_counter()
+    try:
+        # Exact flow: always fits. Relaxed flow (mixed-window groups): its optimum is still
+        # optimal whenever each chosen video fits its own window, which slotting decides.
         best = (flow.chosen, assign_slots(p, flow.chosen))
-        stats["slotting_s"] = time.perf_counter() - t0
+    except SlottingError:
+        if flow.exact:
+            raise
+        stats["flow_fits"] = False
+    stats["slotting_s"] = time.perf_counter() - t0
     if use_cpsat or best is None:
         matrix = build_matrix(p, pruned.kept)
-        stats["cp_columns"] = matrix.num_columns
-        fill = flow.filled if (p.mode is Mode.SCHEDULE and flow.exact) else None
+        fill = flow.filled if (p.mode is Mode.SCHEDULE and best is not None) else None
         found = _run_cp(p, matrix, best, fill, pruned.weighted_bound, flow.duals, clock, stats)
         if found is not None and (best is None or _better(p, found, best)):
             best = found
@@ -161,14 +168,13 @@ def _solve_timed(
         lp_bound=lp_bound,
         flow_bound=pruned.weighted_bound,
         kept=int(keep.sum()),
-        cp_columns=matrix.num_columns,
     )
     if lp_bound <= pruned.weighted_bound:
-        bound, cert = lp_bound, lp.duals
+        bound, cert, total = lp_bound, lp.duals, lp_total
     else:
-        bound, cert = pruned.weighted_bound, flow.duals
+        bound, cert, total = pruned.weighted_bound, flow.duals, pruned.weighted_bound
     if use_cpsat:
-        found = _run_cp(p, matrix, best, None, bound, cert, clock, stats)
+        found = _run_cp(p, matrix, best, None, total, cert, clock, stats)
         if found is not None and _better(p, found, best):
             best = found
     return _plan(p, best, bound, cert, stats)
@@ -184,9 +190,24 @@ def _run_cp(
     clock: _Clock,
     stats: dict[str, Any],
 ) -> tuple[Int64Array, Int64Array] | None:
-    """CP-SAT on the model; returns the (candidates, slots) of its best solution."""
-    hint = hint_from_assignment(p, matrix, start[0], start[1]) if start is not None else None
+    """CP-SAT on the model; returns the (candidates, slots) of its best solution.
+
+    `weighted_bound` is the certificate's value (scaled by its denominator). With a starting
+    plan, columns that reduced-cost fixing proves useless for matching it are left out.
+    """
     big_m = cert.fill_weight
+    den = cert.denominator
+    hint = None
+    gap = None
+    stats["cp_columns_before_fixing"] = matrix.num_columns
+    if start is not None:
+        start_w = int(p.cand_score[start[0]].sum()) + big_m * len(start[0])
+        gap = weighted_bound - den * start_w
+        matrix = restrict(matrix, useful_columns(p, matrix, cert, gap))
+        hint = hint_from_assignment(p, matrix, start[0], start[1])
+    confirm = gap is not None and gap < den  # the start already meets the certified bound
+    stats["cp_columns"] = matrix.num_columns
+    weighted_bound = -((-weighted_bound) // den)
     if p.mode is Mode.SCHEDULE and fill is None:
         stage = solve_cp(
             matrix, hint, _FILL_STAGE_SHARE * clock.left(), p.num_workers, maximize_fill=True
@@ -196,7 +217,15 @@ def _run_cp(
             return None
         hint, fill = stage.columns, int(stage.columns.sum())
     score_bound = weighted_bound - big_m * fill if fill is not None else weighted_bound
-    res = solve_cp(matrix, hint, clock.left(), p.num_workers, fill=fill, score_bound=score_bound)
+    res = solve_cp(
+        matrix,
+        hint,
+        clock.left(),
+        p.num_workers,
+        fill=fill,
+        score_bound=score_bound,
+        presolve=not confirm,
+    )
     stats.update(
         cp_status=res.status,
         cp_objective=res.objective,
