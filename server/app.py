@@ -37,17 +37,67 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = svc.DESCRIPTOR.services_by_name["DistributionService"].full_name
 
 
+class DatabaseHealth:
+    """Reports NOT_SERVING while the database cannot be reached, SERVING again when it can.
+
+    A load balancer or orchestrator then routes calls away from a replica whose database is
+    gone instead of collecting UNAVAILABLE answers from it.
+    """
+
+    def __init__(self, db: Database, servicer: health.HealthServicer, interval: float) -> None:
+        self._db = db
+        self._servicer = servicer
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="db-health", daemon=True)
+
+    def start(self) -> None:
+        """Starts probing in the background."""
+        if self._interval > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stops probing (before the graceful shutdown sets NOT_SERVING for good)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self._interval + 5)
+
+    def probe(self) -> bool:
+        """One `SELECT 1`; sets the health status from its outcome and returns it."""
+        try:
+            with self._db.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            ok = True
+        except Exception as exc:  # any failure to reach the database means not serving
+            log.warning("database health probe failed: %s", exc)
+            ok = False
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if ok
+            else (health_pb2.HealthCheckResponse.NOT_SERVING)
+        )
+        for name in ("", SERVICE_NAME):
+            self._servicer.set(name, status)
+        return ok
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.probe()
+
+
 @dataclass
 class RunningServer:
-    """A started server, its bound port, its health servicer and its database."""
+    """A started server, its bound port, its health reporting and its database."""
 
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    db_health: DatabaseHealth
     db: Database
 
     def stop(self, grace: float | None = None) -> None:
         """Turns health NOT_SERVING, lets in-flight calls finish within `grace`, then stops."""
+        self.db_health.stop()
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
         self.db.dispose()
@@ -110,7 +160,9 @@ def create_server(settings: Settings) -> RunningServer:
     if port == 0:
         raise RuntimeError(f"could not bind {settings.address}")
     server.start()
-    return RunningServer(server, port, health_servicer, db)
+    db_health = DatabaseHealth(db, health_servicer, settings.health_probe_seconds)
+    db_health.start()
+    return RunningServer(server, port, health_servicer, db_health, db)
 
 
 def serve(settings: Settings) -> None:

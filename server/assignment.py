@@ -308,7 +308,9 @@ class Assignment:
             return _Verdict(OUTCOME.ASSIGN_OUTCOME_REJECTED_NO_SLOT, slot_problem, "NO_SLOT")
         if slot_problem:
             overrides.append(f"schedule: {slot_problem}")
-        how = "forced by hand" if overrides else "assigned by hand"
+        how = "assigned by hand"
+        if overrides:
+            how += " (override: " + ", ".join(o.split(":", 1)[0] for o in overrides) + ")"
         return _Verdict(
             OUTCOME.ASSIGN_OUTCOME_ASSIGNED,
             f"{how} to {channel.id} at {slot.isoformat()}",

@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 
+from server.actor import actor_of
 from server.status import to_status
 
 log = logging.getLogger("vdist.access")
@@ -51,10 +52,11 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
             finally:
                 if self._access_log:
                     log.info(
-                        "%s %s %.1fms peer=%s",
+                        "%s %s %.1fms actor=%s peer=%s",
                         method,
                         code.name,
                         (time.perf_counter() - started) * 1000,
+                        actor_of(context),
                         context.peer(),
                     )
 

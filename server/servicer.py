@@ -10,23 +10,13 @@ import grpc
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from distribution.v1 import resources_pb2 as pb
+from server.actor import actor_of
 from server.assignment import Assignment
 from server.autodistribute import AutoDistributor
 from server.catalog import Catalog
 from server.publishing import Publishing
 from server.records import Records
 from server.stats import Stats
-
-ACTOR_METADATA_KEY = "x-vdist-actor"
-ANONYMOUS = "anonymous"
-
-
-def actor_of(context: grpc.ServicerContext) -> str:
-    """Who is calling: the `x-vdist-actor` metadata value, else 'anonymous'."""
-    for key, value in context.invocation_metadata() or ():
-        if key == ACTOR_METADATA_KEY and isinstance(value, str) and value.strip():
-            return value.strip()[:128]
-    return ANONYMOUS
 
 
 class DistributionServicer(svc_grpc.DistributionServiceServicer):

@@ -38,6 +38,8 @@ class Settings:
     outage_cooldown_seconds: float = 300.0
     #: Longest outage cooldown in seconds.
     outage_max_cooldown_seconds: float = 86400.0
+    #: Seconds between database probes behind the health status (0: no probing).
+    health_probe_seconds: float = 5.0
     #: Migrate the schema to head when the server starts.
     migrate_on_start: bool = True
 

@@ -93,3 +93,20 @@ def test_sigterm_drains_in_flight_calls_then_exits(tmp_path):
             proc.kill()
         output = proc.communicate()[0]
     assert "vdist stopped" in output
+
+
+def test_health_follows_the_database(tmp_path):
+    from grpc_health.v1 import health
+
+    from persistence.database import Database
+    from server.app import SERVICE_NAME, DatabaseHealth
+
+    servicer = health.HealthServicer()
+    gone = Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=1")
+    assert not DatabaseHealth(gone, servicer, 5).probe()
+    check = servicer.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), None)
+    assert check.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    here = Database(f"sqlite:///{tmp_path}/ok.db")
+    assert DatabaseHealth(here, servicer, 5).probe()
+    check = servicer.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), None)
+    assert check.status == health_pb2.HealthCheckResponse.SERVING
