@@ -345,6 +345,10 @@ def status_of(name: str) -> SolverStatus:
 LP_DENOMINATOR = 1 << 16
 
 
+class LpError(RuntimeError):
+    """HiGHS did not solve the LP relaxation (it is always feasible: x = 0)."""
+
+
 @dataclass(frozen=True, eq=False)
 class LpResult:
     """The LP relaxation's value and its duals as an integer certificate."""
@@ -365,16 +369,23 @@ def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int =
     t0 = time.perf_counter()
     p = problem
     weight = (matrix.col_score + fill_weight).astype(np.float64)
-    res = linprog(
-        -weight,
-        A_ub=matrix.rows.astype(np.float64),
-        b_ub=matrix.row_rhs.astype(np.float64),
-        bounds=(0, 1),
-        method="highs-ds",
-    )
-    if res.status != 0:
-        raise RuntimeError(f"LP relaxation failed: {res.message}")
-    y = np.maximum(0.0, -np.asarray(res.ineqlin.marginals))
+    if matrix.num_columns == 0:
+        y = np.zeros(len(matrix.row_rhs))
+        ub = np.zeros(0)
+        value = 0.0
+    else:
+        res = linprog(
+            -weight,
+            A_ub=matrix.rows.astype(np.float64),
+            b_ub=matrix.row_rhs.astype(np.float64),
+            bounds=(0, 1),
+            method="highs-ds",
+        )
+        if res.status != 0:
+            raise LpError(f"LP relaxation failed: {res.message}")
+        y = np.maximum(0.0, -np.asarray(res.ineqlin.marginals))
+        ub = np.maximum(0.0, -np.asarray(res.upper.marginals))
+        value = float(-res.fun)
     scaled = np.rint(y * LP_DENOMINATOR).astype(np.int64)
     kinds, keys = matrix.row_kind, matrix.row_key
 
@@ -405,10 +416,9 @@ def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int =
     cand_dual = np.zeros(len(matrix.cand), np.int64)
     c_sel = kinds == ROW_CANDIDATE
     cand_dual[keys[c_sel]] = scaled[c_sel]
-    ub = np.maximum(0.0, -np.asarray(res.upper.marginals))
     np.maximum.at(cand_dual, matrix.col_cand, np.rint(ub * LP_DENOMINATOR).astype(np.int64))
     return LpResult(
-        value=float(-res.fun),
+        value=value,
         duals=duals,
         candidate_dual=cand_dual,
         seconds=time.perf_counter() - t0,

@@ -50,7 +50,7 @@ from allocator.problem import (
     SolverStatus,
     relative_gap,
 )
-from allocator.pruning import prune_and_solve, reduced_costs, row_value
+from allocator.pruning import PrunedFlow, prune_and_solve, reduced_costs, row_value
 from allocator.slotting import SlottingError, assign_slots
 
 # Share of the remaining time for SCHEDULE's first (fill) stage when CP-SAT must find the fill.
@@ -75,10 +75,21 @@ def solve(problem: AllocationProblem, *, use_cpsat: bool = True, check: bool = T
     """
     clock = _Clock(problem.time_limit_seconds)
     stats: dict[str, Any] = {"candidates": problem.num_candidates}
-    if problem.timed_videos.any():
-        plan = _solve_timed(problem, clock, stats, use_cpsat)
-    else:
-        plan = _solve_untimed(problem, clock, stats, use_cpsat)
+    pruned = prune_and_solve(problem)
+    stats.update(
+        kept=len(pruned.kept),
+        rounds=pruned.rounds,
+        prune_s=pruned.seconds,
+        flow_s=pruned.flow.seconds,
+        potentials_s=pruned.flow.potentials_seconds,
+        flow_exact=pruned.flow.exact,
+        flow_objective=pruned.flow.objective,
+    )
+    plan = None
+    if not problem.timed_videos.any():
+        plan = _solve_flow_shaped(problem, pruned, clock, stats, use_cpsat)
+    if plan is None:
+        plan = _solve_relaxed(problem, pruned, clock, stats, use_cpsat)
     if check:
         t0 = time.perf_counter()
         check_plan(problem, plan)
@@ -87,22 +98,15 @@ def solve(problem: AllocationProblem, *, use_cpsat: bool = True, check: bool = T
     return plan
 
 
-def _solve_untimed(
-    problem: AllocationProblem, clock: _Clock, stats: dict[str, Any], use_cpsat: bool
-) -> Plan:
-    p = problem
-    pruned = prune_and_solve(p)
+def _solve_flow_shaped(
+    p: AllocationProblem,
+    pruned: PrunedFlow,
+    clock: _Clock,
+    stats: dict[str, Any],
+    use_cpsat: bool,
+) -> Plan | None:
+    """The flow optimum, confirmed by CP-SAT; None when the flow's choice does not fit."""
     flow = pruned.flow
-    stats.update(
-        kept=len(pruned.kept),
-        rounds=pruned.rounds,
-        prune_s=pruned.seconds,
-        flow_s=flow.seconds,
-        potentials_s=flow.potentials_seconds,
-        flow_exact=flow.exact,
-        flow_objective=flow.objective,
-    )
-    best: tuple[Int64Array, Int64Array] | None = None
     t0 = time.perf_counter()
     try:
         # Exact flow: always fits. Relaxed flow (mixed-window groups): its optimum is still
@@ -112,27 +116,26 @@ def _solve_untimed(
         if flow.exact:
             raise
         stats["flow_fits"] = False
+        return None
     stats["slotting_s"] = time.perf_counter() - t0
-    if use_cpsat or best is None:
+    if use_cpsat:
         matrix = build_matrix(p, pruned.kept)
-        fill = flow.filled if (p.mode is Mode.SCHEDULE and best is not None) else None
+        fill = flow.filled if p.mode is Mode.SCHEDULE else None
         found = _run_cp(p, matrix, best, fill, pruned.weighted_bound, flow.duals, clock, stats)
-        if found is not None and (best is None or _better(p, found, best)):
+        if found is not None and _better(p, found, best):
             best = found
-    if best is None:
-        fallback = greedy(p)
-        best = (fallback.candidate, fallback.slot)
-        stats["fallback"] = "greedy"
     return _plan(p, best, pruned.weighted_bound, flow.duals, stats)
 
 
-def _solve_timed(
-    problem: AllocationProblem, clock: _Clock, stats: dict[str, Any], use_cpsat: bool
+def _solve_relaxed(
+    p: AllocationProblem,
+    pruned: PrunedFlow,
+    clock: _Clock,
+    stats: dict[str, Any],
+    use_cpsat: bool,
 ) -> Plan:
-    p = problem
-    pruned = prune_and_solve(p)
+    """When the flow is only a relaxation: repaired start, LP certificate, CP-SAT search."""
     flow = pruned.flow
-    stats.update(prune_s=pruned.seconds, flow_s=flow.seconds, flow_rounds=pruned.rounds)
     # Feasible starting points: the flow's choice repaired for spacing, and plain greedy.
     t0 = time.perf_counter()
     by_score = flow.chosen[np.argsort(-p.cand_score[flow.chosen], kind="stable")]
