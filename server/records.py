@@ -129,16 +129,7 @@ class Records:
         v.check(request.method in pb.DistributionMethod.values(), "method", "unknown value")
         v.raise_if_any()
         m = models.Distribution
-        query = select(m)
-        filters: dict[str, Any] = {}
-        for name, column in (
-            ("video_id", m.video_id),
-            ("channel_id", m.channel_id),
-            ("run_id", m.run_id),
-        ):
-            if value := getattr(request, name):
-                query = query.where(column == value)
-                filters[name] = value
+        query, filters = _where_equal(select(m), request, m, ("video_id", "channel_id", "run_id"))
         if request.state:
             state = converters.enum_name(pb.DistributionState, request.state, "DISTRIBUTION_STATE_")
             query = query.where(m.state == state)
@@ -195,18 +186,12 @@ class Records:
         _optional_id(v, request.distribution_id, "distribution_id", DISTRIBUTION_ID, "distribution")
         _optional_id(v, request.run_id, "run_id", DISTRIBUTION_ID, "run")
         v.raise_if_any()
-        m = models.Decision
-        query = select(m)
-        filters: dict[str, Any] = {}
-        for name, column in (
-            ("video_id", m.video_id),
-            ("channel_id", m.channel_id),
-            ("distribution_id", m.distribution_id),
-            ("run_id", m.run_id),
-        ):
-            if value := getattr(request, name):
-                query = query.where(column == value)
-                filters[name] = value
+        query, filters = _where_equal(
+            select(models.Decision),
+            request,
+            models.Decision,
+            ("video_id", "channel_id", "distribution_id", "run_id"),
+        )
         items, token = self._decisions.page(
             self._db, query, filters, size, request.page_token, converters.decision_to_proto
         )
@@ -235,6 +220,19 @@ class Records:
             self._db, select(models.Run), {}, size, request.page_token, converters.run_to_proto
         )
         return svc.ListRunsResponse(runs=items, next_page_token=token)
+
+
+def _where_equal(
+    query: Select[Any], request: Any, model: Any, names: tuple[str, ...]
+) -> tuple[Select[Any], dict[str, Any]]:
+    """`query` narrowed to rows whose columns equal the request's set fields, and those fields
+    (which a page token is bound to)."""
+    filters: dict[str, Any] = {}
+    for name in names:
+        if value := getattr(request, name):
+            query = query.where(getattr(model, name) == value)
+            filters[name] = value
+    return query, filters
 
 
 def _optional_id(v: Violations, value: str, field: str, pattern: Any, kind: str) -> None:
