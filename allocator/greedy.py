@@ -50,6 +50,33 @@ class _Placer:
     def channel_full(self, c: int) -> bool:
         return self.find(self.ch_ptr[c]) >= self.ch_ptr[c + 1]
 
+    def spaced(self, v: int, s: int) -> bool:
+        """Whether slot s keeps min_hours_between from video v's uses and pins."""
+        t = self.slot_time[s]
+        return self.gap <= 0 or all(abs(t - u) >= self.gap for u in self.times.get(v, ()))
+
+    def place_at(self, e: int, s: int) -> bool:
+        """Place candidate e in slot s if every rule allows it."""
+        p = self.p
+        v = int(p.cand_video[e])
+        c = int(p.cand_channel[e])
+        g = int(p.video_source[v])
+        if self.uses[v] >= p.video_capacity[v] or (g, c) in self.used_group:
+            return False
+        if self.find(s) != s or not (self.lo[e] <= s < self.hi[e]) or not self.spaced(v, s):
+            return False
+        self._take(e, s, v, c, g)
+        return True
+
+    def _take(self, e: int, s: int, v: int, c: int, g: int) -> None:
+        self.parent[s] = s + 1
+        self.chosen.append(e)
+        self.slots.append(s)
+        self.used_group.add((g, c))
+        self.uses[v] += 1
+        if self.gap > 0:
+            self.times.setdefault(v, []).append(self.slot_time[s])
+
     def try_place(self, e: int) -> bool:
         """Place candidate e in the earliest slot it may use; False when none is left."""
         p = self.p
@@ -64,13 +91,7 @@ class _Placer:
             s = self.find(s + 1)
         if s >= hi:
             return False
-        self.parent[s] = s + 1
-        self.chosen.append(e)
-        self.slots.append(s)
-        self.used_group.add((g, c))
-        self.uses[v] += 1
-        if self.gap > 0:
-            self.times.setdefault(v, []).append(self.slot_time[s])
+        self._take(e, s, v, c, g)
         return True
 
     def plan(self, seconds: float) -> Plan:
@@ -124,4 +145,42 @@ def place_in_order(problem: AllocationProblem, cands: Iterable[int]) -> Plan:
     placer = _Placer(problem)
     for e in cands:
         placer.try_place(int(e))
+    return placer.plan(time.perf_counter() - t0)
+
+
+def spread_repair(problem: AllocationProblem, chosen: Iterable[int]) -> Plan:
+    """Place a relaxation's chosen pairs with spacing in mind, then fill what is left greedily.
+
+    Videos with the fewest usable slots go first; a video's pairs aim at evenly spread target
+    times across its window and take the free slot nearest to the target that keeps
+    min_hours_between from its other uses. Pairs that do not fit are dropped, and the free
+    slots left are then offered to every candidate in descending score order.
+    """
+    t0 = time.perf_counter()
+    p = problem
+    placer = _Placer(p)
+    chosen_arr = np.asarray(list(chosen), np.int64)
+    by_video: dict[int, list[int]] = {}
+    for e in chosen_arr.tolist():
+        by_video.setdefault(int(p.cand_video[e]), []).append(e)
+    span = {v: sum(int(placer.hi[e] - placer.lo[e]) for e in es) for v, es in by_video.items()}
+    used = np.zeros(p.num_slots, bool)
+    for v in sorted(by_video, key=lambda v: (span[v], v)):
+        pairs = sorted(by_video[v], key=lambda e: (-int(p.cand_score[e]), e))
+        lo = min(int(placer.lo[e]) for e in pairs)
+        hi = max(int(placer.hi[e]) for e in pairs)
+        t_lo, t_hi = placer.slot_time[lo], placer.slot_time[hi - 1]
+        for i, e in enumerate(pairs):
+            target = t_lo + (t_hi - t_lo) * (2 * i + 1) // (2 * len(pairs))
+            free = [
+                s
+                for s in range(int(placer.lo[e]), int(placer.hi[e]))
+                if not used[s] and placer.spaced(v, s)
+            ]
+            if free:
+                s = min(free, key=lambda s: (abs(placer.slot_time[s] - target), s))
+                placer.place_at(e, s)
+                used[s] = True
+    for e in np.argsort(-p.cand_score, kind="stable").tolist():
+        placer.try_place(e)
     return placer.plan(time.perf_counter() - t0)

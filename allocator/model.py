@@ -84,8 +84,16 @@ class ModelMatrix:
         return len(self.col_cand)
 
 
-def build_matrix(problem: AllocationProblem, cand: Int64Array) -> ModelMatrix:
-    """Columns and rows of the model restricted to candidates `cand`."""
+def build_matrix(
+    problem: AllocationProblem,
+    cand: Int64Array,
+    timed_pairs: tuple[Int64Array, Int64Array] | None = None,
+) -> ModelMatrix:
+    """Columns and rows of the model restricted to candidates `cand`.
+
+    timed_pairs: (candidate, slot) pairs that restrict the slot columns of timed candidates
+    (column generation); by default every allowed slot is a column.
+    """
     p = problem
     cand = np.unique(np.asarray(cand, np.int64))
     vid = p.cand_video[cand].astype(np.int64)
@@ -101,16 +109,25 @@ def build_matrix(problem: AllocationProblem, cand: Int64Array) -> ModelMatrix:
     win = np.flatnonzero(~free & ~timed & (hi > lo))
     d_own, d_day, s_own, s_slot = window_entries(p, lo[win], hi[win])
     tim = np.flatnonzero(timed & (hi > lo))
-    t_own, t_slot = expand_ranges(lo[tim], hi[tim])
-    if len(t_own):
-        ok = ~near_pin(p, vid[tim][t_own], p.slot_time[t_slot])
-        t_own, t_slot = t_own[ok], t_slot[ok]
-    col_cand = np.concatenate([pos[root], win[d_own], win[s_own], tim[t_own]])
+    if timed_pairs is None:
+        t_own, t_slot = expand_ranges(lo[tim], hi[tim])
+        t_pos = tim[t_own]
+    else:
+        pair_cand, pair_slot = (np.asarray(a, np.int64) for a in timed_pairs)
+        at = np.minimum(np.searchsorted(cand, pair_cand), max(len(cand) - 1, 0))
+        ok = (cand[at] == pair_cand) if len(cand) else np.zeros(len(at), bool)
+        ok &= timed[at] & (pair_slot >= lo[at]) & (pair_slot < hi[at])
+        uniq = np.unique((at[ok] << 32) | pair_slot[ok])
+        t_pos, t_slot = uniq >> 32, uniq & 0xFFFFFFFF
+    if len(t_pos):
+        ok = ~near_pin(p, vid[t_pos], p.slot_time[t_slot])
+        t_pos, t_slot = t_pos[ok], t_slot[ok]
+    col_cand = np.concatenate([pos[root], win[d_own], win[s_own], t_pos])
     col_kind = np.concatenate(
         [
             np.full(len(root), ROOT),
             np.full(len(d_own), DAY),
-            np.full(len(s_own) + len(t_own), SLOT),
+            np.full(len(s_own) + len(t_pos), SLOT),
         ]
     ).astype(np.int64)
     col_where = np.concatenate([ch[root], d_day, s_slot, t_slot]).astype(np.int64)
@@ -529,3 +546,78 @@ def restrict(matrix: ModelMatrix, keep: BoolArray) -> ModelMatrix:
         spacing_video=matrix.spacing_video[sp_index[sp_rows]],
         spacing_start=matrix.spacing_start[sp_index[sp_rows]],
     )
+
+
+def sample_timed_pairs(
+    problem: AllocationProblem, cand: Int64Array, per_candidate: int
+) -> tuple[Int64Array, Int64Array]:
+    """Up to `per_candidate` evenly spread slots of each timed candidate in `cand`."""
+    p = problem
+    cand = np.asarray(cand, np.int64)
+    cand = cand[p.timed_videos[p.cand_video[cand]]]
+    lo, hi = p.slot_range(cand)
+    width = hi - lo
+    j = np.arange(per_candidate)
+    slot = lo[:, None] + (width[:, None] * (2 * j[None, :] + 1)) // (2 * per_candidate)
+    owner = np.broadcast_to(cand[:, None], slot.shape)
+    ok = np.broadcast_to(width[:, None] > 0, slot.shape)
+    return owner[ok], slot[ok]
+
+
+def timed_pair_violators(
+    problem: AllocationProblem,
+    matrix: ModelMatrix,
+    lp: LpResult,
+    per_candidate: int = 3,
+    tolerance: int = 16,
+) -> tuple[Int64Array, Int64Array]:
+    """(candidate, slot) columns of timed candidates in the model with a positive reduced cost.
+
+    The price includes the candidate's own "<= 1" dual from the LP, so these are exactly the
+    columns that would improve the LP; at most `per_candidate` best ones per candidate, and
+    never a column already present. `tolerance` (in 1/denominator units) ignores the noise of
+    rounding the duals.
+    """
+    p = problem
+    duals = lp.duals
+    pos = np.flatnonzero(p.timed_videos[p.cand_video[matrix.cand]])
+    if len(pos) == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty
+    lo, hi = p.slot_range(matrix.cand[pos])
+    owner, slot = expand_ranges(lo, hi)
+    at = pos[owner]
+    cand = matrix.cand[at]
+    vid = p.cand_video[cand].astype(np.int64)
+    ch = p.cand_channel[cand].astype(np.int64)
+    t = p.slot_time[slot]
+    price = (
+        duals.video[vid]
+        + duals.channel[ch]
+        + _group_price(p, duals, vid, ch)
+        + duals.cday[p.slot_cday[slot]]
+        + duals.slot[slot]
+        + spacing_cover(p, duals, vid, t)
+        + lp.candidate_dual[at]
+    )
+    rc = (p.cand_score[cand] + duals.fill_weight) * duals.denominator - price
+    present_key = (matrix.col_cand[matrix.col_kind == SLOT] << 32) | matrix.col_where[
+        matrix.col_kind == SLOT
+    ]
+    key = (at << 32) | slot
+    new = (rc > tolerance) & ~np.isin(key, present_key) & ~near_pin(p, vid, t)
+    idx = np.flatnonzero(new)
+    order = idx[np.lexsort((-rc[idx], at[idx]))]
+    first = np.searchsorted(at[order], at[order])
+    best = order[np.arange(len(order)) - first < per_candidate]
+    return cand[best], slot[best]
+
+
+def _group_price(
+    p: AllocationProblem, duals: DualCertificate, vid: Int64Array, ch: Int64Array
+) -> Int64Array:
+    if len(duals.group_key) == 0:
+        return np.zeros(len(vid), np.int64)
+    gkey = p.video_source[vid].astype(np.int64) * max(p.num_channels, 1) + ch
+    at = np.minimum(np.searchsorted(duals.group_key, gkey), len(duals.group_key) - 1)
+    return np.where(duals.group_key[at] == gkey, duals.group_value[at], 0)

@@ -30,15 +30,17 @@ import numpy as np
 
 from allocator.checker import check_plan
 from allocator.flow import fill_weight
-from allocator.greedy import greedy, place_in_order
+from allocator.greedy import greedy, place_in_order, spread_repair
 from allocator.model import (
     SLOT,
     ModelMatrix,
     build_matrix,
     hint_from_assignment,
     restrict,
+    sample_timed_pairs,
     solve_cp,
     solve_lp,
+    timed_pair_violators,
     useful_columns,
 )
 from allocator.problem import (
@@ -55,7 +57,9 @@ from allocator.slotting import SlottingError, assign_slots
 
 # Share of the remaining time for SCHEDULE's first (fill) stage when CP-SAT must find the fill.
 _FILL_STAGE_SHARE = 0.4
-_MAX_LP_ROUNDS = 20
+_MAX_LP_ROUNDS = 30
+_SAMPLE_SLOTS = 2  # initial slot columns per timed candidate (LP time grows fast with more)
+_LP_SHARE = 0.5  # column generation stops when less than this share of the time limit is left
 
 
 class _Clock:
@@ -139,9 +143,10 @@ def _solve_relaxed(
     # Feasible starting points: the flow's choice repaired for spacing, and plain greedy.
     t0 = time.perf_counter()
     by_score = flow.chosen[np.argsort(-p.cand_score[flow.chosen], kind="stable")]
-    repaired = place_in_order(p, by_score)
-    plain = greedy(p)
-    start = repaired if _better(p, (repaired.candidate,), (plain.candidate,)) else plain
+    start = greedy(p)
+    for other in (place_in_order(p, by_score), spread_repair(p, flow.chosen)):
+        if _better(p, (other.candidate,), (start.candidate,)):
+            start = other
     best: tuple[Int64Array, Int64Array] = (start.candidate, start.slot)
     stats["hint_s"] = time.perf_counter() - t0
 
@@ -150,17 +155,29 @@ def _solve_relaxed(
     keep[best[0]] = True
     big_m = fill_weight(p)
     t0 = time.perf_counter()
+    # Column generation: candidates (priced over every slot) and, for timed candidates, their
+    # slot columns, starting from a spread sample plus the starting plan's slots.
+    s_cand, s_slot = sample_timed_pairs(p, np.flatnonzero(keep), _SAMPLE_SLOTS)
+    pair_cand = [s_cand, best[0]]
+    pair_slot = [s_slot, best[1]]
     rounds = 0
     while True:
         rounds += 1
-        matrix = build_matrix(p, np.flatnonzero(keep))
+        pairs = (np.concatenate(pair_cand), np.concatenate(pair_slot))
+        matrix = build_matrix(p, np.flatnonzero(keep), pairs)
         lp = solve_lp(p, matrix, big_m)
         dropped = np.flatnonzero(~keep)
         rc = reduced_costs(p, lp.duals, dropped)
         violators = dropped[rc > 0]
-        if len(violators) == 0 or rounds >= _MAX_LP_ROUNDS or clock.left() < 0.5 * clock.limit:
+        new_cand, new_slot = timed_pair_violators(p, matrix, lp, per_candidate=1)
+        if (len(violators) == 0 and len(new_cand) == 0) or rounds >= _MAX_LP_ROUNDS:
+            break
+        if clock.left() < _LP_SHARE * clock.limit:
             break
         keep[violators] = True
+        v_cand, v_slot = sample_timed_pairs(p, violators, _SAMPLE_SLOTS)
+        pair_cand += [new_cand, v_cand]
+        pair_slot += [new_slot, v_slot]
     rc_all = reduced_costs(p, lp.duals, np.arange(p.num_candidates))
     lp_total = row_value(p, lp.duals) + int(np.maximum(rc_all, 0).sum())
     lp_bound = -((-lp_total) // lp.duals.denominator)
