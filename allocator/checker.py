@@ -199,15 +199,20 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
         key = p.video_source[vid].astype(np.int64) * cmax + ch
         pos = np.minimum(np.searchsorted(gk, key), len(gk) - 1)
         base = base + np.where(gk[pos] == key, cert.group_value[pos], 0)
-    entry = _entry_prices(p, cert)
     weight = (p.cand_score + cert.fill_weight) * den
+    # Entry prices are >= 0, so a candidate whose video/channel/group duals already cover its
+    # weight adds nothing: only the others need their window's slots enumerated.
+    entry = _entry_prices(p, cert, weight - base > 0)
     excess = np.where(entry < 0, 0, np.maximum(0, weight - base - np.maximum(entry, 0)))
     total = rows + int(excess.sum())
     return -((-total) // den)
 
 
-def _entry_prices(p: AllocationProblem, cert: DualCertificate) -> Int64Array:
-    """Cheapest allowed entry of each candidate; -1 when it has none (no LP column)."""
+def _entry_prices(p: AllocationProblem, cert: DualCertificate, wanted: np.ndarray) -> Int64Array:
+    """Cheapest allowed entry of each `wanted` candidate; -1 when it has none (no LP column).
+
+    Candidates not wanted get 0 (the caller does not need their price).
+    """
     n = p.num_candidates
     ch = p.cand_channel.astype(np.int64)
     vid = p.cand_video.astype(np.int64)
@@ -222,13 +227,9 @@ def _entry_prices(p: AllocationProblem, cert: DualCertificate) -> Int64Array:
     covers = (c_hi > c_lo) & (ws <= first_t) & (we > last_t)
     timed = cert.timed_video[vid]
     out = np.where(covers & ~timed, 0, -1).astype(np.int64)
-    todo = np.flatnonzero(~(covers & ~timed) & (c_hi > c_lo))
+    todo = np.flatnonzero(~(covers & ~timed) & (c_hi > c_lo) & wanted)
     if len(todo) == 0:
         return out
-    day_start = np.r_[0, np.flatnonzero(np.diff(p.slot_cday)) + 1]
-    day_end = np.r_[day_start[1:], len(p.slot_cday)]
-    d_first = p.slot_time[day_start][p.slot_cday]  # first slot time of each slot's day
-    d_last = p.slot_time[day_end - 1][p.slot_cday]
     counts = (c_hi - c_lo)[todo]
     starts = np.cumsum(counts) - counts
     i = 0
@@ -243,8 +244,7 @@ def _entry_prices(p: AllocationProblem, cert: DualCertificate) -> Int64Array:
         t = p.slot_time[slot]
         allowed = (t >= ws[sel][owner]) & (t < we[sel][owner])
         tim = timed[sel][owner]
-        whole_day = (d_first[slot] >= ws[sel][owner]) & (d_last[slot] < we[sel][owner])
-        price = cert.cday[p.slot_cday[slot]] + np.where(whole_day & ~tim, 0, cert.slot[slot])
+        price = cert.cday[p.slot_cday[slot]] + cert.slot[slot]
         if p.spacing_seconds > 0:
             allowed &= ~(tim & _near_pin(p, v_o, t))
             price = price + np.where(tim, _spacing(p, cert, v_o, t), 0)

@@ -494,7 +494,12 @@ def column_reduced_costs(
         price = price + np.where(duals.group_key[at] == gkey, duals.group_value[at], 0)
     day = matrix.col_kind == DAY
     slot = matrix.col_kind == SLOT
-    price[day] += duals.cday[matrix.col_where[day]]
+    # A day column stands for "some slot of that day": priced at its cheapest slot, as the
+    # certificate prices every windowed entry, so that fixing and certificate agree.
+    if np.any(day) and p.num_slots:
+        slot_price = duals.cday[p.slot_cday] + duals.slot
+        day_min = np.minimum.reduceat(slot_price, p.cday_slot_ptr[:-1])
+        price[day] += day_min[matrix.col_where[day]]
     s = matrix.col_where[slot]
     price[slot] += duals.cday[p.slot_cday[s]] + duals.slot[s]
     timed = slot & duals.timed_video[vid]

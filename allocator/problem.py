@@ -13,8 +13,8 @@ The linear programme every certificate refers to (see `allocator.pruning` and
 
 * video v:            sum over its candidates  <= video_capacity[v]
 * channel c:          sum over its candidates  <= number of free slots of c
-* channel-day d:      windowed entries on d    <= number of free slots of d
-* slot s:             entries pinned to s      <= 1
+* channel-day d:      slot entries on d        <= number of free slots of d
+* slot s:             slot entries at s        <= 1
 * (source group, c):  sum over the group on c  <= 1
 * spacing (v, T):     v's slot entries in [T, T + min_hours_between) <= 1
 
@@ -322,9 +322,11 @@ class DualCertificate:
         ( sum_rows rhs * dual + sum_candidates max(0, denominator * weight_e - price_e) )
         / denominator
 
-    where price_e is the cheapest way candidate e can be entered in the LP (its video, group,
-    channel rows plus the cheapest allowed day or slot entry, plus spacing rows for
-    `timed_video`s). `allocator.checker.certificate_bound` evaluates it in integers.
+    where price_e is the cheapest way candidate e can be entered in the LP: its video, group
+    and channel duals, plus nothing when its window covers every free slot of the channel (and
+    its video is not timed), else the cheapest slot s of its window at day(s) + slot(s) duals
+    (plus the spacing duals covering s for `timed_video`s, whose slots near a pin are not
+    allowed). `allocator.checker.certificate_bound` evaluates it in integers.
     """
 
     denominator: int
