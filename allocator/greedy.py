@@ -18,6 +18,7 @@ import numpy as np
 from allocator.problem import AllocationProblem, Plan, SolverStatus
 
 _NO_BOUND = int(np.iinfo(np.int64).max)
+_FILL_CHUNK = 65_536
 
 
 class _Placer:
@@ -148,11 +149,12 @@ def place_in_order(problem: AllocationProblem, cands: Iterable[int]) -> Plan:
     return placer.plan(time.perf_counter() - t0)
 
 
-def spread_repair(problem: AllocationProblem, chosen: Iterable[int]) -> Plan:
+def spread_repair(problem: AllocationProblem, chosen: Iterable[int], phase: float = 0.5) -> Plan:
     """Place a relaxation's chosen pairs with spacing in mind, then fill what is left greedily.
 
     Videos with the fewest usable slots go first; a video's pairs aim at evenly spread target
-    times across its window and take the free slot nearest to the target that keeps
+    times across its window (offset by `phase` of a spacing step) and take the free slot
+    nearest to the target that keeps
     min_hours_between from its other uses. Pairs that do not fit are dropped, and the free
     slots left are then offered to every candidate in descending score order.
     """
@@ -165,13 +167,18 @@ def spread_repair(problem: AllocationProblem, chosen: Iterable[int]) -> Plan:
         by_video.setdefault(int(p.cand_video[e]), []).append(e)
     span = {v: sum(int(placer.hi[e] - placer.lo[e]) for e in es) for v, es in by_video.items()}
     used = np.zeros(p.num_slots, bool)
+    st = placer.slot_time
     for v in sorted(by_video, key=lambda v: (span[v], v)):
-        pairs = sorted(by_video[v], key=lambda e: (-int(p.cand_score[e]), e))
-        lo = min(int(placer.lo[e]) for e in pairs)
-        hi = max(int(placer.hi[e]) for e in pairs)
-        t_lo, t_hi = placer.slot_time[lo], placer.slot_time[hi - 1]
+        # Targets spread over the times the video's pairs can use, in the order their
+        # windows open (slot indices of different channels are not comparable; times are).
+        pairs = [e for e in by_video[v] if placer.hi[e] > placer.lo[e]]
+        if not pairs:
+            continue
+        pairs.sort(key=lambda e: (st[int(placer.lo[e])], -int(p.cand_score[e]), e))
+        t_lo = min(st[int(placer.lo[e])] for e in pairs)
+        t_hi = max(st[int(placer.hi[e]) - 1] for e in pairs)
         for i, e in enumerate(pairs):
-            target = t_lo + (t_hi - t_lo) * (2 * i + 1) // (2 * len(pairs))
+            target = t_lo + int((t_hi - t_lo) * (i + phase) / len(pairs))
             free = [
                 s
                 for s in range(int(placer.lo[e]), int(placer.hi[e]))
@@ -181,6 +188,13 @@ def spread_repair(problem: AllocationProblem, chosen: Iterable[int]) -> Plan:
                 s = min(free, key=lambda s: (abs(placer.slot_time[s] - target), s))
                 placer.place_at(e, s)
                 used[s] = True
-    for e in np.argsort(-p.cand_score, kind="stable").tolist():
-        placer.try_place(e)
+    order = np.argsort(-p.cand_score, kind="stable")
+    open_ch = np.array([not placer.channel_full(c) for c in range(p.num_channels)], bool)
+    for start in range(0, len(order), _FILL_CHUNK):
+        # Candidates of channels already full are dropped in numpy, a chunk at a time.
+        chunk = order[start : start + _FILL_CHUNK]
+        for e in chunk[open_ch[p.cand_channel[chunk]]].tolist():
+            if placer.try_place(e):
+                c = int(p.cand_channel[e])
+                open_ch[c] = not placer.channel_full(c)
     return placer.plan(time.perf_counter() - t0)
