@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from allocator.flow import FlowResult, solve_flow
+from allocator.flow import FlowResult, expand_ranges, solve_flow
 from allocator.problem import AllocationProblem, BoolArray, DualCertificate, Int64Array
 
 _INF = np.int64(1) << 62
@@ -128,8 +128,6 @@ def timed_entry_prices(
     hi: Int64Array,
 ) -> Int64Array:
     """Cheapest slot entry (day + slot + covering spacing rows) of timed candidates."""
-    from allocator.flow import expand_ranges  # local: keeps the import graph one-way
-
     p = problem
     owner, slot = expand_ranges(lo, hi)
     vid = p.cand_video[cand].astype(np.int64)[owner]
