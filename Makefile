@@ -36,8 +36,10 @@ unit: $(STAMP)
 protos: $(STAMP)
 	$(BIN)/python -m server.protogen
 
+# The allocator table, then AutoDistribute over gRPC at M on PostgreSQL and SQLite.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.grpc_autodistribute --size M --repeat 3
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
