@@ -274,3 +274,24 @@ def test_vdist_plan_prints_a_per_channel_table(server, uid, capsys, tmp_path):
     assert server.stub.ListDistributions(
         svc.ListDistributionsRequest(channel_id=cs[0].id)
     ).distributions
+
+
+def test_large_plan_is_truncated_and_paged_by_run_id(server, uid):
+    times = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in (0, 20, 40))  # 72 a day
+    c = utc_daily(f"big-{uid}", *times)
+    vs = [video(f"bv{j}-{uid}") for j in range(1100)]
+    setup(server.stub, [c], vs[:1000])
+    setup(server.stub, [], vs[1000:])
+    res = run(server.stub, [c.id], [v.id for v in vs], days=16)
+    assert res.assignment_count == 1100 and res.truncated
+    assert len(res.assignments) == 1000
+    seen, token = set(), ""
+    while True:
+        page = server.stub.ListDistributions(
+            svc.ListDistributionsRequest(run_id=res.run_id, page_size=400, page_token=token)
+        )
+        seen |= {d.id for d in page.distributions}
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(seen) == 1100
