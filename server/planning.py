@@ -142,7 +142,7 @@ def build_instance(scope: Scope) -> Instance:
         keep[mask] = False
 
     skipped_video = np.array([s is not None for s in video_skip], bool)
-    keep &= ~skipped_video[cv] if len(cv) else keep
+    keep &= ~skipped_video[cv]
     sources: dict[str, int] = {}
     video_source = np.array(
         [sources.setdefault(v.source_url, len(sources)) for v in videos], np.int32
@@ -158,7 +158,7 @@ def build_instance(scope: Scope) -> Instance:
     )
     drop(pair_dup, "DUPLICATE")
     takes = np.array(scope.channel_takes_work, bool)
-    drop(~takes[cc] if len(cc) else np.zeros(0, bool), "CHANNEL_UNAVAILABLE")
+    drop(~takes[cc], "CHANNEL_UNAVAILABLE")
     drop(cs < scope.min_score, "BELOW_MIN_SCORE")
 
     free = _free_slots(scope, taken)
@@ -174,7 +174,7 @@ def build_instance(scope: Scope) -> Instance:
         np.int32,
     )
     has_slot = np.array([len(f) > 0 for f in free], bool)
-    drop(~has_slot[cc] if len(cc) else np.zeros(0, bool), "NO_FREE_SLOT")
+    drop(~has_slot[cc], "NO_FREE_SLOT")
 
     problem = AllocationProblem(
         mode=scope.mode,

@@ -295,3 +295,11 @@ def test_large_plan_is_truncated_and_paged_by_run_id(server, uid):
         if not token:
             break
     assert len(seen) == 1100
+
+
+def test_nothing_to_plan_is_an_empty_optimal_plan(server, uid):
+    c = utc_daily(f"empty-{uid}")
+    setup(server.stub, [c], [video(f"draft-{uid}", state=pb.VIDEO_STATE_NOT_READY)])
+    res = run(server.stub, [c.id], [f"draft-{uid}"])
+    assert res.assignment_count == 0 and res.objective == 0 and res.gap == 0
+    assert [s.code for s in res.skipped] == ["VIDEO_NOT_READY"]
