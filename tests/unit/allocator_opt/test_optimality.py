@@ -36,9 +36,16 @@ def test_plan_is_the_brute_force_optimum_and_certified(seed: int, mode: Mode) ->
         return
     plan = solve(p)
     assert _value(plan.filled, plan.objective, mode) == brute_force(p)
-    assert plan.status is SolverStatus.OPTIMAL
-    assert plan.best_bound == plan.objective and plan.gap == 0.0
-    check_plan(p, plan)
+    check_plan(p, plan)  # the bound it reports is certified, whatever the status
+    if plan.stats.get("flow_exact", True):
+        # The flow is exact, so its duals prove the optimum: the status must say so.
+        assert plan.status is SolverStatus.OPTIMAL
+        assert plan.best_bound == plan.objective and plan.gap == 0.0
+    else:
+        # A relaxation (same-source videos with different windows) may leave a certified
+        # bound above the true optimum: the plan is optimal, the status honestly FEASIBLE.
+        assert plan.status in (SolverStatus.OPTIMAL, SolverStatus.FEASIBLE)
+        assert plan.best_bound >= plan.objective
 
 
 @settings(max_examples=200, deadline=None)
