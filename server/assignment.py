@@ -120,9 +120,10 @@ def taken_times(
     )
 
 
-def next_free_slot(session: Session, channel: models.Channel, now: datetime) -> datetime | None:
-    """The channel's first calendar slot after `now` that no live distribution holds."""
-    schedule = converters.channel_row_to_domain(channel).schedule
+def next_free_slot(
+    session: Session, channel: models.Channel, schedule: d.PostingSchedule, now: datetime
+) -> datetime | None:
+    """The channel's first slot of `schedule` after `now` that no live distribution holds."""
     end = now + SLOT_SEARCH_HORIZON
     free = calendar.free_slots(
         calendar.slot_times(schedule, channel.timezone, now, end),
@@ -206,7 +207,9 @@ class Assignment:
         dom_video = converters.video_row_to_domain(video)
         dom_channel = converters.channel_row_to_domain(channel)
         match = filters.check(dom_video, dom_channel)
-        verdict = self._judge(session, request, video, channel, match, requested, now)
+        verdict = self._judge(
+            session, request, video, channel, dom_channel.schedule, match, requested, now
+        )
         result = svc.AssignResult(
             channel_id=channel.id,
             outcome=verdict.outcome,
@@ -269,6 +272,7 @@ class Assignment:
         request: svc.AssignRequest,
         video: models.Video,
         channel: models.Channel,
+        schedule: d.PostingSchedule,
         match: filters.Match,
         requested: datetime | None,
         now: datetime,
@@ -303,7 +307,9 @@ class Assignment:
                     failed_filters=match.failed_filters,
                 )
             overrides.append(f"filters: {text}")
-        slot, slot_problem = self._slot(session, channel, requested, now, force=request.force)
+        slot, slot_problem = self._slot(
+            session, channel, schedule, requested, now, force=request.force
+        )
         if slot is None:
             return _Verdict(OUTCOME.ASSIGN_OUTCOME_REJECTED_NO_SLOT, slot_problem, "NO_SLOT")
         if slot_problem:
@@ -324,6 +330,7 @@ class Assignment:
         self,
         session: Session,
         channel: models.Channel,
+        schedule: d.PostingSchedule,
         requested: datetime | None,
         now: datetime,
         *,
@@ -331,14 +338,13 @@ class Assignment:
     ) -> tuple[datetime | None, str]:
         """(slot, note): the slot to use, or None and why not; a note marks an off-schedule slot."""
         if requested is None:
-            slot = next_free_slot(session, channel, now)
+            slot = next_free_slot(session, channel, schedule, now)
             if slot is None:
                 return (
                     None,
                     f"no free slot on {channel.id} in the next {SLOT_SEARCH_HORIZON.days} days",
                 )
             return slot, ""
-        schedule = converters.channel_row_to_domain(channel).schedule
         tz = channel.timezone
         requested = requested.replace(microsecond=0)
         lo, hi = requested - timedelta(days=2), requested + timedelta(days=2)

@@ -146,10 +146,11 @@ class AutoDistributor:
             stages.mark("candidates")
             plan = solve(instance.problem)
             stages.mark("solve")
-            assignments = _assignment_rows(instance, plan, params, max_attempts, actor)
+            run_id = str(uuid.uuid4())
+            assignments = _assignment_rows(instance, plan, params, run_id, max_attempts, actor)
             stages.mark("rows")
             response = self._respond(
-                session, request, params, instance, plan, assignments, actor, started
+                session, request, params, instance, plan, run_id, assignments, actor, started
             )
             stages.mark("write")
             log.info("AutoDistribute %s: %s; solver %s", response.run_id, stages, plan.stats)
@@ -255,11 +256,11 @@ class AutoDistributor:
         params: _Request,
         instance: Instance,
         plan: Plan,
+        run_id: str,
         assignments: list[dict[str, Any]],
         actor: str,
         started: float,
     ) -> svc.AutoDistributeResponse:
-        run_id = assignments[0]["run_id"] if assignments else str(uuid.uuid4())
         skipped = _skips(instance, plan)
         response = svc.AutoDistributeResponse(
             run_id=run_id,
@@ -301,10 +302,14 @@ class AutoDistributor:
 
 
 def _assignment_rows(
-    instance: Instance, plan: Plan, params: _Request, max_attempts: dict[str, int], actor: str
+    instance: Instance,
+    plan: Plan,
+    params: _Request,
+    run_id: str,
+    max_attempts: dict[str, int],
+    actor: str,
 ) -> list[dict[str, Any]]:
     """The distribution rows of a plan, one per assignment, with reasons and breakdowns."""
-    run_id = str(uuid.uuid4())
     now = utcnow()
     rows = []
     for k in range(len(plan.video)):

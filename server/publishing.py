@@ -408,7 +408,8 @@ class Publishing:
         )
         old_slot = row.scheduled_at
         if slot_taken is not None and channel is not None:
-            slot = next_free_slot(session, channel, now)
+            schedule = converters.channel_row_to_domain(channel).schedule
+            slot = next_free_slot(session, channel, schedule, now)
             if slot is None:
                 return "its slot was taken and the channel has no free slot"
             row.scheduled_at = slot

@@ -95,7 +95,8 @@ def _compute(session: Session, scope: ColumnElement[bool]) -> svc.StatsResponse:
         entry["total"] += count
         entry["by_state"][state] += count
         entry["by_method"][method] += count
-    published, failed = response.by_state["PUBLISHED"], response.by_state["FAILED"]
+    published = response.by_state.get("PUBLISHED", 0)
+    failed = response.by_state.get("FAILED", 0)
     response.success_rate = _rate(published, published + failed)
     all_reports = sum(by_kind.get(k, 0) for k in _REPORT_KINDS)
     response.error_rate = _rate(sum(by_kind.get(k, 0) for k in _ERROR_KINDS), all_reports)
@@ -111,7 +112,4 @@ def _compute(session: Session, scope: ColumnElement[bool]) -> svc.StatsResponse:
             success_rate=_rate(ch_published, ch_published + ch_failed),
             by_method=dict(entry["by_method"]),
         )
-    # Zero counts read as absent keys in a map; drop the ones defaultdict-style reads created.
-    for key in [k for k, value in response.by_state.items() if value == 0]:
-        del response.by_state[key]
     return response
