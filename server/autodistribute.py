@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from allocator import filters, scoring
+from allocator.planning import Instance, LivePair, Scope, build_instance, skip_reason
 from allocator.problem import Mode, Plan
 from allocator.solve import solve
 from distribution.v1 import distribution_service_pb2 as svc
@@ -34,7 +35,6 @@ from server.assignment import lock_channels
 from server.catalog import available_now
 from server.errors import Aborted, DeadlineExceeded, NotFound
 from server.idempotency import run_idempotent
-from server.planning import Instance, LivePair, Scope, build_instance, skip_reason
 from server.retry_policy import policy_for
 from server.validation import CHANNEL_ID, VIDEO_ID, Violations, validate_request_id
 
