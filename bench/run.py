@@ -71,9 +71,10 @@ def _run_allocator(name: str, seed: int) -> dict[str, Any]:
 
 
 def _run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
+    from allocator.cpsat import solve_cp
     from allocator.flow import solve_flow
     from allocator.greedy import greedy
-    from allocator.model import build_matrix, solve_cp
+    from allocator.model_matrix import build_matrix
 
     inst = generate(SPECS[name], seed)
     p = build_problem(inst).problem

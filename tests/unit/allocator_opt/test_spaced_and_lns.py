@@ -7,9 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator.checker import certificate_bound, check_plan
+from allocator.cpsat import _Clock
 from allocator.greedy import greedy
+from allocator.lns import _lns
 from allocator.problem import Mode
-from allocator.solve import _Clock, _lns, spaced_capacity, spaced_flow_certificate
+from allocator.spaced_flow import spaced_capacity, spaced_flow_certificate
 from tests.unit.allocator_opt.instances import brute_force, random_problem
 
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
