@@ -11,15 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.candidates import (
-    NO_END,
-    NO_START,
-    VIDEO_STATES,
-    Candidates,
-    InvalidVideoField,
-    VideoTable,
-    build_candidates,
-)
+from allocator.candidates import Candidates, build_candidates
 from allocator.domain import (
     Channel,
     ContentFilters,
@@ -32,6 +24,7 @@ from allocator.domain import (
 )
 from allocator.filters import check
 from allocator.scoring import score
+from allocator.video_table import NO_END, NO_START, VIDEO_STATES, InvalidVideoField, VideoTable
 
 TAGS = ["cook", "Cook ", "PASTA", "news", "sport", "", "music"]
 LANGUAGES = ["en", "en-US", "EN_gb", "de", "fr", "", "pt-BR"]
