@@ -34,7 +34,7 @@ unit: $(STAMP)
 
 # Regenerates distribution/v1 from protos/; tests/unit/test_protos_fresh.py fails when it is stale.
 protos: $(STAMP)
-	$(BIN)/python -m server.protogen
+	$(BIN)/python protos/generate.py
 
 # The allocator table, then AutoDistribute over gRPC at M on PostgreSQL and SQLite.
 bench: $(STAMP)

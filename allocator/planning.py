@@ -3,23 +3,24 @@
 `build_instance` turns the videos and channels in scope, their live distributions and the
 channels' calendars into an `AllocationProblem` (candidates, free slots, capacities, windows,
 pins). Pairs that cannot be candidates are accounted for, so that every video left out of the
-plan gets one reason: not READY, outside its window, at its channel limit, no eligible channel,
-duplicate everywhere, channels unavailable, no free slot, or outscored.
+plan gets one reason (`skipped_videos`): not READY, outside its window, at its channel limit,
+no eligible channel, duplicate everywhere, channels unavailable, no free slot, or outscored.
+`planned_pairs` reads a solved plan back as domain values with each score's breakdown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
-from allocator import calendar
+from allocator import calendar, filters, scoring
 from allocator import domain as d
 from allocator.candidates import VideoTable, build_candidates
-from allocator.problem import AllocationProblem, Mode
+from allocator.problem import AllocationProblem, Mode, Plan
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -233,3 +234,48 @@ def skip_reason(instance: Instance, video: int, has_candidates: bool) -> tuple[s
         if codes == {code}:
             return code, _PAIR_REASONS[code]
     return "NO_USABLE_CHANNEL", "; ".join(_PAIR_REASONS[c] for c in sorted(codes)) or "none"
+
+
+@dataclass(frozen=True)
+class PlannedPair:
+    """One assignment of a plan, as domain values, with why it scores what it scores."""
+
+    video: d.Video
+    channel: d.Channel
+    slot_time: datetime
+    score: int
+    breakdown: scoring.ScoreBreakdown
+    transformations: tuple[d.Transformation, ...]
+    best_eligible_score: int  # the video's best score on any eligible channel
+    eligible_channels: int
+
+
+def planned_pairs(instance: Instance, plan: Plan) -> Iterator[PlannedPair]:
+    """The plan's assignments in plan order."""
+    for k in range(len(plan.video)):
+        i, j = int(plan.video[k]), int(plan.channel[k])
+        video, channel = instance.videos[i], instance.channels[j]
+        match = filters.check(video, channel)
+        yield PlannedPair(
+            video=video,
+            channel=channel,
+            slot_time=instance.slot_times[int(plan.slot[k])],
+            score=int(plan.score[k]),
+            breakdown=scoring.score(video, channel, match),
+            transformations=match.transformations,
+            best_eligible_score=int(instance.best_eligible_score[i]),
+            eligible_channels=int(instance.eligible_count[i]),
+        )
+
+
+def skipped_videos(instance: Instance, plan: Plan) -> list[tuple[str, str, str]]:
+    """(video_id, code, reason) of every video in scope that the plan left out."""
+    n = len(instance.videos)
+    assigned = np.zeros(n, bool)
+    assigned[plan.video] = True
+    has_candidates = np.zeros(n, bool)
+    has_candidates[instance.problem.cand_video] = True
+    return [
+        (instance.videos[i].id, *skip_reason(instance, i, bool(has_candidates[i])))
+        for i in map(int, np.flatnonzero(~assigned))
+    ]

@@ -26,6 +26,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from persistence.repositories import Repositories
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -117,6 +119,12 @@ class Database:
             with attempt:
                 return self._run_once(work, readonly=readonly)
         raise AssertionError("unreachable: tenacity reraises the last error")
+
+    def unit_of_work(self, work: Callable[[Repositories], T], *, readonly: bool = False) -> T:
+        """`transaction`, with `work` given the repositories bound to the transaction's session."""
+        return self.transaction(
+            lambda s: work(Repositories.bind(s, self.dialect)), readonly=readonly
+        )
 
     def _run_once(self, work: Callable[[Session], T], *, readonly: bool) -> T:
         with self.engine.connect() as conn:

@@ -25,11 +25,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.base import Base, BigId, UTCDateTime, utcnow
-
-# States that hold a slot and a (video, channel) pair. FAILED and CANCELLED free both.
-LIVE_STATES = ("ASSIGNED", "SCHEDULED", "PUBLISHING", "PUBLISHED")
-ALL_STATES = (*LIVE_STATES, "FAILED", "CANCELLED")
-METHODS = ("AUTO_FILTER", "AUTO_SCHEDULE", "MANUAL")
+from persistence.enums import (
+    LIVE_STATES,
+    DecisionKind,
+    DistributionMethod,
+    DistributionState,
+    EnumText,
+    VideoState,
+)
 
 
 class Channel(Base):
@@ -69,7 +72,9 @@ class Video(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     watermarked: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str] = mapped_column(String(35), default="")
-    state: Mapped[str] = mapped_column(String(16), default="READY", index=True)
+    state: Mapped[VideoState] = mapped_column(
+        EnumText(VideoState, 16), default=VideoState.READY, index=True
+    )
     available_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -87,8 +92,8 @@ class Distribution(Base):
     # The video's normalised source URL, copied so that one index can refuse a second live
     # distribution of the same source on a channel under another video id.
     source_url: Mapped[str] = mapped_column(Text)
-    method: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16))
+    method: Mapped[DistributionMethod] = mapped_column(EnumText(DistributionMethod, 16))
+    state: Mapped[DistributionState] = mapped_column(EnumText(DistributionState, 16))
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     score: Mapped[int] = mapped_column(BigInteger, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -112,7 +117,7 @@ class Distribution(Base):
 
 
 # Literal SQL so that both dialects (and the migration) share one predicate.
-_LIVE_SQL = "state IN (" + ", ".join(f"'{s}'" for s in LIVE_STATES) + ")"
+_LIVE_SQL = "state IN (" + ", ".join(f"'{s.value}'" for s in LIVE_STATES) + ")"
 _live = text(_LIVE_SQL)
 _live_not_override = text(_LIVE_SQL + " AND NOT duplicate_override")
 
@@ -154,8 +159,8 @@ class Decision(Base):
     video_id: Mapped[str | None] = mapped_column(String(128), index=True)
     channel_id: Mapped[str | None] = mapped_column(String(64), index=True)
     distribution_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    method: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[DecisionKind] = mapped_column(EnumText(DecisionKind, 32))
+    method: Mapped[DistributionMethod | None] = mapped_column(EnumText(DistributionMethod, 16))
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor: Mapped[str] = mapped_column(String(128), default="")

@@ -1,7 +1,8 @@
-"""Building and running the gRPC server.
+"""The composition root: building and running the gRPC server.
 
-`create_server(settings)` wires everything and returns the started server with its real port
-(tests pass port 0); `serve(settings)` adds signal handling and waits.
+`create_server(settings)` wires the database, the API edge and the use cases together and
+returns the started server with its real port (tests pass port 0); `serve(settings)` adds
+signal handling and waits.
 """
 
 from __future__ import annotations
@@ -22,16 +23,12 @@ from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from persistence import migrations
 from persistence.database import Database
-from server.assignment import Assignment
-from server.autodistribute import AutoDistributor
-from server.catalog import Catalog
-from server.interceptors import ErrorAndLogInterceptor
-from server.paging import PageTokens
-from server.publishing import Publishing
-from server.records import Records
-from server.servicer import DistributionServicer
+from server.api.interceptors import ErrorAndLogInterceptor
+from server.api.paging import PageTokens
+from server.api.servicer import DistributionServicer
+from server.api.transactions import Transactions
 from server.settings import Settings
-from server.stats import Stats
+from server.usecases.publishing import OutagePolicy
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = svc.DESCRIPTOR.services_by_name["DistributionService"].full_name
@@ -119,20 +116,11 @@ def _add_reflection(server: grpc.Server) -> None:
 
 def build_servicer(settings: Settings, db: Database) -> DistributionServicer:
     """The servicer with its use cases, all on one database."""
-    tokens = PageTokens(settings.page_token_secret)
-    publishing = Publishing(
-        db,
-        outage_cooldown=timedelta(seconds=settings.outage_cooldown_seconds),
-        outage_max_cooldown=timedelta(seconds=settings.outage_max_cooldown_seconds),
+    outages = OutagePolicy(
+        cooldown=timedelta(seconds=settings.outage_cooldown_seconds),
+        max_cooldown=timedelta(seconds=settings.outage_max_cooldown_seconds),
     )
-    return DistributionServicer(
-        Catalog(db, tokens),
-        Assignment(db),
-        Records(db, tokens),
-        publishing,
-        Stats(db),
-        AutoDistributor(db),
-    )
+    return DistributionServicer(Transactions(db), PageTokens(settings.page_token_secret), outages)
 
 
 def create_server(settings: Settings) -> RunningServer:

@@ -8,7 +8,7 @@ import grpc
 
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
-from server.converters import dt_to_ts, ts_to_dt
+from server.api.converters import dt_to_ts, ts_to_dt
 from tests.support.factories import channel, setup, video
 from tests.support.rpc import expect_error
 

@@ -11,7 +11,7 @@ import pytest
 
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
-from server.converters import dt_to_ts
+from server.api.converters import dt_to_ts
 from tests.support.factories import channel, setup, video
 from tests.support.rpc import expect_error
 

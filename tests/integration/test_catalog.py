@@ -49,7 +49,7 @@ def test_availability_returns_by_itself_when_until_passes(server, uid):
     import time
     from datetime import UTC, datetime, timedelta
 
-    from server.converters import dt_to_ts
+    from server.api.converters import dt_to_ts
 
     cid = f"ch-{uid}"
     server.stub.UpsertChannel(svc.UpsertChannelRequest(channel=channel(cid)))

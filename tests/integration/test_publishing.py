@@ -17,7 +17,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
-from server.converters import dt_to_ts, ts_to_dt
+from server.api.converters import dt_to_ts, ts_to_dt
 from server.worker.loop import Worker
 from server.worker.publishers import FlakyPublisher, LocalPublisher
 from tests.support.factories import channel, setup, video

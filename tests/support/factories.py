@@ -7,7 +7,7 @@ from typing import Any
 
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
-from server.converters import dt_to_ts
+from server.api.converters import dt_to_ts
 
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
 

@@ -11,7 +11,7 @@ PROTO_DIR = ROOT / "protos" / PACKAGE
 
 def test_generated_code_is_not_stale(tmp_path):
     # A separate process: grpc_tools' protoc and ortools cannot share one (two C++ protobufs).
-    subprocess.run([sys.executable, "-m", "server.protogen", str(tmp_path)], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "protos/generate.py", str(tmp_path)], cwd=ROOT, check=True)
     committed = ROOT / PACKAGE
     fresh = tmp_path / PACKAGE
     names = sorted(p.name for p in fresh.iterdir())

@@ -1,0 +1,66 @@
+"""Repositories: each owns one domain's queries, bound to the session of one transaction.
+
+`Repositories` bundles them for a unit of work, as pypi/warehouse binds a service to a request's
+session: use cases ask it for rows and never write SQL themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from persistence.repositories.catalog import ChannelRepository, VideoRepository
+from persistence.repositories.distributions import DistributionRepository
+from persistence.repositories.keyset import Page
+from persistence.repositories.planner_lock import PlannerLock, PlannerLockTimeout
+from persistence.repositories.records import (
+    DecisionRepository,
+    RunRepository,
+    StoredResponseRepository,
+)
+
+__all__ = [
+    "ChannelRepository",
+    "DecisionRepository",
+    "DistributionRepository",
+    "Page",
+    "PlannerLock",
+    "PlannerLockTimeout",
+    "Repositories",
+    "RunRepository",
+    "StoredResponseRepository",
+    "VideoRepository",
+]
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """Every repository, bound to one transaction's session."""
+
+    channels: ChannelRepository
+    videos: VideoRepository
+    distributions: DistributionRepository
+    decisions: DecisionRepository
+    runs: RunRepository
+    responses: StoredResponseRepository
+    planner_lock: PlannerLock
+    _session: Session
+
+    @classmethod
+    def bind(cls, session: Session, dialect: str) -> Repositories:
+        """The repositories of `session` (on a database of `dialect`)."""
+        return cls(
+            channels=ChannelRepository(session),
+            videos=VideoRepository(session),
+            distributions=DistributionRepository(session),
+            decisions=DecisionRepository(session),
+            runs=RunRepository(session),
+            responses=StoredResponseRepository(session),
+            planner_lock=PlannerLock(session, dialect),
+            _session=session,
+        )
+
+    def flush(self) -> None:
+        """Sends pending changes to the database (ids, constraint checks) before the commit."""
+        self._session.flush()

@@ -1,0 +1,91 @@
+"""Channels and videos: lookups, row locks on channels, pages and batch upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from persistence import models
+from persistence.enums import VideoState
+from persistence.repositories.keyset import Page, keyset_page
+
+C = models.Channel
+V = models.Video
+
+
+class ChannelRepository:
+    """The channels table, bound to one session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, channel_id: str) -> models.Channel | None:
+        """The channel, or None."""
+        return self._session.get(C, channel_id)
+
+    def add(self, channel: models.Channel) -> models.Channel:
+        """Adds a new channel to the transaction."""
+        self._session.add(channel)
+        return channel
+
+    def lock(self, channel_ids: Iterable[str]) -> dict[str, models.Channel]:
+        """Loads the channels, row-locked on PostgreSQL in id order (no deadlocks between callers).
+
+        The lock serialises every writer of a channel's slots across replicas; on SQLite the
+        transaction's BEGIN IMMEDIATE already did.
+        """
+        rows = self._session.scalars(
+            select(C).where(C.id.in_(sorted(set(channel_ids)))).order_by(C.id).with_for_update()
+        )
+        return {row.id: row for row in rows}
+
+    def active_ids(self) -> list[str]:
+        """Ids of every active channel, in id order."""
+        return list(self._session.scalars(select(C.id).where(C.active.is_(True)).order_by(C.id)))
+
+    def all(self) -> list[models.Channel]:
+        """Every channel, in id order."""
+        return list(self._session.scalars(select(C).order_by(C.id)))
+
+    def page(self, after: Sequence[Any] | None, size: int) -> Page[models.Channel]:
+        """Channels by id after the key `after` ([id])."""
+        return keyset_page(self._session, select(C), [C.id], after, size, descending=False)
+
+
+class VideoRepository:
+    """The videos table, bound to one session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, video_id: str) -> models.Video | None:
+        """The video, or None."""
+        return self._session.get(V, video_id)
+
+    def by_ids(self, video_ids: Sequence[str]) -> dict[str, models.Video]:
+        """The videos of `video_ids` that exist, by id."""
+        return {v.id: v for v in self._session.scalars(select(V).where(V.id.in_(video_ids)))}
+
+    def ready(self) -> list[models.Video]:
+        """Every READY video, in id order."""
+        return list(
+            self._session.scalars(select(V).where(V.state == VideoState.READY).order_by(V.id))
+        )
+
+    def upsert(self, values: Sequence[dict[str, Any]]) -> None:
+        """Creates each video of `values` (column dicts with an `id`) or replaces its columns."""
+        existing = self.by_ids([value["id"] for value in values])
+        for value in values:
+            row = existing.get(value["id"])
+            if row is None:
+                self._session.add(V(**value))
+            else:
+                for key, item in value.items():
+                    setattr(row, key, item)
+
+    def page(self, after: Sequence[Any] | None, size: int) -> Page[models.Video]:
+        """Videos by id after the key `after` ([id])."""
+        return keyset_page(self._session, select(V), [V.id], after, size, descending=False)

@@ -1,0 +1,168 @@
+"""Distributions: lookups, duplicate and slot queries, the lease claim, pages and counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, true
+from sqlalchemy.orm import Session
+
+from persistence import models
+from persistence.enums import LIVE_STATES, DistributionState
+from persistence.repositories.keyset import Page, keyset_page
+
+D = models.Distribution
+C = models.Channel
+#: Beyond this many videos in a plan's scope, reading every live row beats an IN list.
+_LIVE_SCAN_THRESHOLD = 30_000
+
+
+class DistributionRepository:
+    """The distributions table, bound to one session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, distribution_id: str, *, lock: bool = False) -> models.Distribution | None:
+        """The distribution (row-locked on PostgreSQL when `lock`), or None."""
+        query = select(D).where(D.id == distribution_id)
+        return self._session.scalars(query.with_for_update() if lock else query).first()
+
+    def add(self, values: Mapping[str, Any]) -> models.Distribution:
+        """Inserts one distribution from its column values and returns the row."""
+        row = D(**values)
+        self._session.add(row)
+        self._session.flush()
+        return row
+
+    def insert_many(self, values: Sequence[Mapping[str, Any]]) -> None:
+        """Inserts many distributions in one bulk statement (no ORM objects)."""
+        if values:
+            self._session.execute(insert(D), list(values))
+
+    def live_duplicate(
+        self, video_id: str, source_url: str, channel_id: str
+    ) -> models.Distribution | None:
+        """The oldest live distribution of the video, or of its source URL, on the channel."""
+        return self._session.scalars(
+            select(D)
+            .where(
+                D.channel_id == channel_id,
+                D.state.in_(LIVE_STATES),
+                or_(D.video_id == video_id, D.source_url == source_url),
+            )
+            .order_by(D.create_time)
+            .limit(1)
+        ).first()
+
+    def taken_times(self, channel_id: str, start: datetime, end: datetime) -> list[datetime]:
+        """Instants held by live distributions of the channel in [start, end)."""
+        return list(
+            self._session.scalars(
+                select(D.scheduled_at).where(
+                    D.channel_id == channel_id,
+                    D.state.in_(LIVE_STATES),
+                    D.scheduled_at >= start,
+                    D.scheduled_at < end,
+                )
+            )
+        )
+
+    def slot_holder(self, channel_id: str, at: datetime) -> str | None:
+        """The id of the live distribution holding the channel's slot at `at`, if any."""
+        return self._session.scalar(
+            select(D.id).where(
+                D.channel_id == channel_id, D.scheduled_at == at, D.state.in_(LIVE_STATES)
+            )
+        )
+
+    def live_pairs(self, channel_ids: Sequence[str], video_ids: Sequence[str]) -> Sequence[Any]:
+        """(video_id, channel_id, source_url, scheduled_at) of live distributions that touch
+        the channels or the videos (a plan's pins, taken slots and duplicates)."""
+        query = select(D.video_id, D.channel_id, D.source_url, D.scheduled_at).where(
+            D.state.in_(LIVE_STATES)
+        )
+        if len(video_ids) < _LIVE_SCAN_THRESHOLD:
+            query = query.where(or_(D.channel_id.in_(channel_ids), D.video_id.in_(video_ids)))
+        return self._session.execute(query).all()
+
+    def claim_due(
+        self, now: datetime, lookahead: timedelta, limit: int, channel_ids: Sequence[str]
+    ) -> list[models.Distribution]:
+        """Up to `limit` due publications, oldest first, locked so no other worker gets them.
+
+        Due: SCHEDULED at or before now + lookahead and past any backoff, or PUBLISHING with an
+        expired lease, on an active channel that is available (or whose outage has ended).
+        """
+        due = or_(
+            and_(
+                D.state == DistributionState.SCHEDULED,
+                D.scheduled_at <= now + lookahead,
+                or_(D.next_attempt_at.is_(None), D.next_attempt_at <= now),
+            ),
+            # A lease that ran out without a report: its worker died or lost the outcome.
+            and_(D.state == DistributionState.PUBLISHING, D.lease_expires_at <= now),
+        )
+        channel_ok = and_(
+            C.active.is_(True), or_(C.available.is_(True), C.unavailable_until <= now)
+        )
+        query = (
+            select(D)
+            .join(C, C.id == D.channel_id)
+            .where(due, channel_ok)
+            .order_by(D.scheduled_at, D.id)
+            .limit(limit)
+            # SKIP LOCKED: concurrent workers take disjoint rows instead of queueing behind
+            # each other. SQLite ignores it; BEGIN IMMEDIATE serialised this transaction.
+            .with_for_update(of=D, skip_locked=True)
+        )
+        if channel_ids:
+            query = query.where(D.channel_id.in_(channel_ids))
+        return list(self._session.scalars(query))
+
+    def lock_for_retry(self, ids: Sequence[str], channel_id: str) -> dict[str, models.Distribution]:
+        """Row-locked distributions by id: those of `ids`, else the FAILED ones (of a channel)."""
+        query = select(D).order_by(D.scheduled_at, D.id).with_for_update()
+        if ids:
+            query = query.where(D.id.in_(ids))
+        else:
+            query = query.where(D.state == DistributionState.FAILED)
+            if channel_id:
+                query = query.where(D.channel_id == channel_id)
+        return {row.id: row for row in self._session.scalars(query)}
+
+    def page(
+        self, equal: Mapping[str, Any], after: Sequence[Any] | None, size: int
+    ) -> Page[models.Distribution]:
+        """Distributions whose columns equal `equal`, oldest first, after (create_time, id)."""
+        query = select(D).where(*(getattr(D, k) == v for k, v in equal.items()))
+        return keyset_page(
+            self._session, query, [D.create_time, D.id], after, size, descending=False
+        )
+
+    def counts(
+        self, channel_ids: Sequence[str], start: datetime | None, end: datetime | None
+    ) -> list[tuple[str, str, str, int]]:
+        """(channel_id, state, method, count) of the distributions in a statistics scope."""
+        rows = self._session.execute(
+            select(D.channel_id, D.state, D.method, func.count())
+            .where(in_scope(channel_ids, start, end))
+            .group_by(D.channel_id, D.state, D.method)
+        ).all()
+        return [(c, str(s), str(m), int(n)) for c, s, m, n in rows]
+
+
+def in_scope(
+    channel_ids: Sequence[str], start: datetime | None, end: datetime | None
+) -> ColumnElement[bool]:
+    """Distributions on `channel_ids` (all when empty) scheduled in [start, end)."""
+    condition: ColumnElement[bool] = true()
+    if channel_ids:
+        condition = condition & D.channel_id.in_(channel_ids)
+    if start is not None:
+        condition = condition & (D.scheduled_at >= start)
+    if end is not None:
+        condition = condition & (D.scheduled_at < end)
+    return condition

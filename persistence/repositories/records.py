@@ -1,0 +1,146 @@
+"""The audit trail, AutoDistribute runs and stored responses of idempotent calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from persistence import models
+from persistence.enums import DecisionKind, DistributionMethod
+from persistence.repositories.distributions import in_scope
+from persistence.repositories.keyset import Page, keyset_page
+
+D = models.Distribution
+Dec = models.Decision
+
+
+class DecisionRepository:
+    """The append-only decisions table, bound to one session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(
+        self,
+        kind: DecisionKind,
+        *,
+        reason: str,
+        actor: str,
+        video_id: str | None = None,
+        channel_id: str | None = None,
+        distribution_id: str | None = None,
+        method: DistributionMethod | None = None,
+        run_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> models.Decision:
+        """Adds a decision to the transaction: it commits with the change it describes or not at
+        all (invariant 3)."""
+        decision = Dec(
+            kind=kind,
+            reason=reason,
+            actor=actor,
+            video_id=video_id,
+            channel_id=channel_id,
+            distribution_id=distribution_id,
+            method=method,
+            run_id=run_id,
+            details=details or {},
+        )
+        self._session.add(decision)
+        return decision
+
+    def record_for(
+        self,
+        distribution: models.Distribution,
+        kind: DecisionKind,
+        *,
+        reason: str,
+        actor: str,
+        details: dict[str, Any] | None = None,
+    ) -> models.Decision:
+        """Adds a decision about `distribution` (its video, channel, method and run)."""
+        return self.record(
+            kind,
+            reason=reason,
+            actor=actor,
+            video_id=distribution.video_id,
+            channel_id=distribution.channel_id,
+            distribution_id=distribution.id,
+            method=distribution.method,
+            run_id=distribution.run_id,
+            details=details,
+        )
+
+    def insert_many(self, values: Sequence[Mapping[str, Any]]) -> None:
+        """Inserts many decisions in one bulk statement."""
+        if values:
+            self._session.execute(insert(Dec), list(values))
+
+    def page(
+        self, equal: Mapping[str, Any], after: Sequence[Any] | None, size: int
+    ) -> Page[models.Decision]:
+        """Decisions whose columns equal `equal`, newest first, after (time, id)."""
+        query = select(Dec).where(*(getattr(Dec, k) == v for k, v in equal.items()))
+        return keyset_page(self._session, query, [Dec.time, Dec.id], after, size, descending=True)
+
+    def kind_counts(
+        self,
+        kinds: Sequence[DecisionKind],
+        channel_ids: Sequence[str],
+        start: datetime | None,
+        end: datetime | None,
+    ) -> dict[str, int]:
+        """Decisions of `kinds` about distributions in a statistics scope, counted by kind."""
+        rows = self._session.execute(
+            select(Dec.kind, func.count())
+            .join(D, D.id == Dec.distribution_id)
+            .where(in_scope(channel_ids, start, end), Dec.kind.in_(kinds))
+            .group_by(Dec.kind)
+        ).all()
+        return {str(kind): int(count) for kind, count in rows}
+
+
+class RunRepository:
+    """The AutoDistribute runs table, bound to one session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, run: models.Run) -> None:
+        """Adds a run to the transaction."""
+        self._session.add(run)
+
+    def get(self, run_id: str) -> models.Run | None:
+        """The run, or None."""
+        return self._session.get(models.Run, run_id)
+
+    def page(self, after: Sequence[Any] | None, size: int) -> Page[models.Run]:
+        """Runs, newest first, after (create_time, id)."""
+        R = models.Run
+        return keyset_page(
+            self._session, select(R), [R.create_time, R.id], after, size, descending=True
+        )
+
+
+class StoredResponseRepository:
+    """Responses of applied calls with a request_id (invariant 6), bound to one session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, method: str, request_id: str) -> models.StoredResponse | None:
+        """The stored response of (method, request_id), or None."""
+        return self._session.get(models.StoredResponse, (method, request_id))
+
+    def add(self, method: str, request_id: str, request_hash: str, response: bytes) -> None:
+        """Stores a response in the transaction of the effect it answers."""
+        self._session.add(
+            models.StoredResponse(
+                method=method, request_id=request_id, request_hash=request_hash, response=response
+            )
+        )
+        self._session.flush()

@@ -1,0 +1,99 @@
+"""Requests about distributions, decisions and runs parsed into commands and page queries."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from distribution.v1 import distribution_service_pb2 as svc
+from distribution.v1 import resources_pb2 as pb
+from server.api import converters
+from server.api.paging import Listing, PageQuery, PageTokens, page_query
+from server.api.validation import CHANNEL_ID, DISTRIBUTION_ID, VIDEO_ID, Violations
+from server.usecases.cancel import CancelCommand
+
+DISTRIBUTIONS = Listing("distributions", time_key="create_time")
+DECISIONS = Listing("decisions", time_key="time")
+RUNS = Listing("runs", time_key="create_time")
+RUN_ID = DISTRIBUTION_ID  # both are UUIDs
+
+
+def distribution_id(request: svc.GetDistributionRequest) -> str:
+    """The id of GetDistribution."""
+    v = Violations()
+    v.identifier(request.id, "id", DISTRIBUTION_ID, "distribution")
+    v.raise_if_any()
+    return request.id
+
+
+def run_id(request: svc.GetRunRequest) -> str:
+    """The id of GetRun."""
+    v = Violations()
+    v.identifier(request.run_id, "run_id", RUN_ID, "run")
+    v.raise_if_any()
+    return request.run_id
+
+
+def cancel(request: svc.CancelDistributionRequest, actor: str) -> CancelCommand:
+    """The distribution to cancel, and why."""
+    v = Violations()
+    v.identifier(request.id, "id", DISTRIBUTION_ID, "distribution")
+    v.text(request.reason, "reason")
+    v.raise_if_any()
+    return CancelCommand(request.id, request.reason, actor)
+
+
+def list_distributions(tokens: PageTokens, request: svc.ListDistributionsRequest) -> PageQuery:
+    """Distributions filtered by video, channel, run, state and method."""
+    v = Violations()
+    size = v.page_size(request.page_size)
+    _optional_id(v, request.video_id, "video_id", VIDEO_ID, "video")
+    _optional_id(v, request.channel_id, "channel_id", CHANNEL_ID, "channel")
+    _optional_id(v, request.run_id, "run_id", RUN_ID, "run")
+    v.check(request.state in pb.DistributionState.values(), "state", "unknown value")
+    v.check(request.method in pb.DistributionMethod.values(), "method", "unknown value")
+    v.raise_if_any()
+    filters = _set_fields(request, ("video_id", "channel_id", "run_id"))
+    if request.state:
+        filters["state"] = converters.enum_name(
+            pb.DistributionState, request.state, "DISTRIBUTION_STATE_"
+        )
+    if request.method:
+        filters["method"] = converters.enum_name(
+            pb.DistributionMethod, request.method, "DISTRIBUTION_METHOD_"
+        )
+    return page_query(tokens, DISTRIBUTIONS, filters, size, request.page_token)
+
+
+def list_decisions(tokens: PageTokens, request: svc.ListDecisionsRequest) -> PageQuery:
+    """Decisions filtered by video, channel, distribution and run."""
+    v = Violations()
+    size = v.page_size(request.page_size)
+    _optional_id(v, request.video_id, "video_id", VIDEO_ID, "video")
+    _optional_id(v, request.channel_id, "channel_id", CHANNEL_ID, "channel")
+    _optional_id(v, request.distribution_id, "distribution_id", DISTRIBUTION_ID, "distribution")
+    _optional_id(v, request.run_id, "run_id", RUN_ID, "run")
+    v.raise_if_any()
+    filters = _set_fields(request, ("video_id", "channel_id", "distribution_id", "run_id"))
+    return page_query(tokens, DECISIONS, filters, size, request.page_token)
+
+
+def list_runs(tokens: PageTokens, request: svc.ListRunsRequest) -> PageQuery:
+    """Runs, newest first."""
+    v = Violations()
+    size = v.page_size(request.page_size)
+    v.raise_if_any()
+    return page_query(tokens, RUNS, {}, size, request.page_token)
+
+
+def _set_fields(request: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The request's set fields among `names`, which the listing is filtered (and its page
+    tokens bound) by."""
+    return {name: value for name in names if (value := getattr(request, name))}
+
+
+def _optional_id(
+    v: Violations, value: str, field: str, pattern: re.Pattern[str], kind: str
+) -> None:
+    if value:
+        v.identifier(value, field, pattern, kind)

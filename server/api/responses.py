@@ -1,0 +1,129 @@
+"""Use-case results as response messages (resources themselves are built in `converters`)."""
+
+from __future__ import annotations
+
+from distribution.v1 import distribution_service_pb2 as svc
+from persistence import models
+from server.api import converters
+from server.usecases.assign import AssignResult
+from server.usecases.autodistribute import PlanResult
+from server.usecases.explain import PairExplanation
+from server.usecases.publishing import Lease
+from server.usecases.retry import RetryResult
+from server.usecases.stats import StatsResult
+
+#: Assignments and skips carried in an AutoDistribute answer; ListDistributions and
+#: ListDecisions (by run_id) page the rest.
+RESPONSE_ITEMS = 1000
+
+
+def assign(results: list[AssignResult]) -> svc.AssignResponse:
+    """One AssignResult per channel."""
+    response = svc.AssignResponse()
+    for r in results:
+        result = response.results.add(
+            channel_id=r.channel_id,
+            outcome=svc.AssignOutcome.Value(f"ASSIGN_OUTCOME_{r.outcome.value}"),
+            reason=r.reason,
+            failed_filters=r.failed_filters,
+        )
+        if r.distribution is not None:
+            result.distribution.CopyFrom(converters.distribution_to_proto(r.distribution))
+    return response
+
+
+def explain(pairs: list[PairExplanation]) -> svc.ExplainResponse:
+    """One PairExplanation per pair."""
+    response = svc.ExplainResponse()
+    for p in pairs:
+        pair = response.pairs.add(
+            video_id=p.video_id,
+            channel_id=p.channel_id,
+            eligible=p.eligible,
+            score=p.score,
+            failed_filters=p.failed_filters,
+            duplicate_of=p.duplicate_of,
+            blockers=p.blockers,
+        )
+        pair.transformations.extend(converters.transformations_to_proto(p.transformations))
+    return response
+
+
+def auto_distribute(result: PlanResult) -> svc.AutoDistributeResponse:
+    """The plan's summary, per-channel fill, and the first RESPONSE_ITEMS assignments and
+    skips (`truncated` says whether there are more)."""
+    response = svc.AutoDistributeResponse(
+        run_id=result.run_id,
+        solver_status=converters.enum_value(
+            svc.SolverStatus, result.status.value, "SOLVER_STATUS_"
+        ),
+        objective=result.objective,
+        best_bound=result.best_bound,
+        gap=result.gap,
+        candidate_count=result.candidate_count,
+        slot_count=result.slot_count,
+        assignment_count=len(result.assignments),
+        skipped_count=len(result.skipped),
+        truncated=max(len(result.assignments), len(result.skipped)) > RESPONSE_ITEMS,
+        dry_run=result.dry_run,
+        wall_seconds=result.wall_seconds,
+    )
+    for c in result.channels:
+        response.channels.add(
+            channel_id=c.channel_id,
+            free_slots=c.free_slots,
+            filled=c.filled,
+            total_score=c.total_score,
+        )
+    for values in result.assignments[:RESPONSE_ITEMS]:
+        response.assignments.append(converters.distribution_to_proto(models.Distribution(**values)))
+    for skip in result.skipped[:RESPONSE_ITEMS]:
+        response.skipped.add(video_id=skip.video_id, reason=skip.reason, code=skip.code)
+    return response
+
+
+def leases(items: list[Lease]) -> svc.LeasePublicationsResponse:
+    """The leases granted to a worker."""
+    response = svc.LeasePublicationsResponse()
+    for item in items:
+        lease = response.leases.add(
+            distribution=converters.distribution_to_proto(item.distribution),
+            lease_token=item.token,
+            idempotency_key=item.idempotency_key,
+            previous_attempt_unconfirmed=item.previous_attempt_unconfirmed,
+        )
+        lease.lease_expire_time.CopyFrom(converters.dt_to_ts(item.expires_at))
+    return response
+
+
+def retry(result: RetryResult) -> svc.RetryResponse:
+    """The distributions put back, and the ones skipped with why."""
+    response = svc.RetryResponse(
+        retried=[converters.distribution_to_proto(row) for row in result.retried]
+    )
+    for distribution_id, reason in result.skipped:
+        response.skipped.add(distribution_id=distribution_id, reason=reason)
+    return response
+
+
+def stats(result: StatsResult) -> svc.StatsResponse:
+    """Totals, by state and method, rates and retries, overall and per channel."""
+    overall = result.overall
+    response = svc.StatsResponse(
+        total=overall.total,
+        by_state=dict(overall.by_state),
+        by_method=dict(overall.by_method),
+        success_rate=overall.success_rate,
+        error_rate=result.error_rate,
+        retries=result.retries,
+    )
+    for channel_id, counts in result.channels.items():
+        response.channels.add(
+            channel_id=channel_id,
+            total=counts.total,
+            published=counts.published,
+            failed=counts.failed,
+            success_rate=counts.success_rate,
+            by_method=dict(counts.by_method),
+        )
+    return response

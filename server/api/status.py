@@ -1,0 +1,82 @@
+"""One place that turns exceptions into gRPC status with google.rpc details.
+
+Domain errors become their own code with ErrorInfo (and BadRequest field violations for
+INVALID_ARGUMENT); database outages become UNAVAILABLE; a lost uniqueness race ABORTED. Anything
+else is a bug: it is logged with its traceback and answers INTERNAL without leaking internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from server.usecases import errors
+
+log = logging.getLogger(__name__)
+DOMAIN = "vdist.distribution.v1"
+
+_CODES: dict[type[errors.VdistError], int] = {
+    errors.InvalidArgument: code_pb2.INVALID_ARGUMENT,
+    errors.NotFound: code_pb2.NOT_FOUND,
+    errors.AlreadyExists: code_pb2.ALREADY_EXISTS,
+    errors.FailedPrecondition: code_pb2.FAILED_PRECONDITION,
+    errors.Aborted: code_pb2.ABORTED,
+    errors.ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
+    errors.Unavailable: code_pb2.UNAVAILABLE,
+    errors.DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
+}
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def to_status(exc: BaseException) -> grpc.Status:
+    """The gRPC status (with details) that answers a call which raised `exc`."""
+    if not isinstance(exc, errors.VdistError):
+        exc = _translate(exc)
+    code = next(c for cls, c in _CODES.items() if isinstance(exc, cls))
+    details = [
+        _pack(error_details_pb2.ErrorInfo(reason=exc.reason, domain=DOMAIN, metadata=exc.metadata))
+    ]
+    if isinstance(exc, errors.InvalidArgument):
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
+                for v in exc.violations
+            ]
+        )
+        details.append(_pack(bad_request))
+    return rpc_status.to_status(status_pb2.Status(code=code, message=exc.message, details=details))
+
+
+class UnexpectedError(errors.VdistError):
+    """A bug: answered as INTERNAL."""
+
+    reason = "INTERNAL"
+
+
+_CODES[UnexpectedError] = code_pb2.INTERNAL
+
+
+def _translate(exc: BaseException) -> errors.VdistError:
+    # A uniqueness race the use case did not foresee: the other call won; retrying is safe.
+    if isinstance(exc, IntegrityError):
+        return errors.Aborted("a concurrent call changed the same rows; retry")
+    if isinstance(exc, OperationalError | DBAPIError) and _looks_unavailable(exc):
+        return errors.Unavailable("the database is unavailable; retry later")
+    log.error("unexpected error", exc_info=exc)
+    return UnexpectedError("internal error; see the server log")
+
+
+def _looks_unavailable(exc: DBAPIError) -> bool:
+    return exc.connection_invalidated or isinstance(exc, OperationalError)

@@ -1,0 +1,155 @@
+"""Stored channels and videos, read into the allocator's domain values.
+
+A channel's configuration (filters, preferences, schedule, transformations, retry policy) is
+stored as the API's JSON with proto field names, default values omitted, int64 numbers as
+strings, enums by name and times in RFC 3339. This module reads that JSON straight into frozen
+dataclasses and writes the JSON of a transformation a distribution needs, so no use case goes
+through protobuf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from allocator import calendar
+from allocator import domain as d
+from persistence import models
+
+_DAYS = {
+    f"DAY_OF_WEEK_{name}": number
+    for number, name in enumerate(
+        ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"), start=1
+    )
+}
+_ORIENTATIONS = ("UNSPECIFIED", "VERTICAL", "HORIZONTAL", "SQUARE")
+_KINDS = ("UNSPECIFIED", "TRIM", "CROP", "BURN_CAPTIONS")
+
+
+class ChannelConfigError(ValueError):
+    """The stored configuration holds a value no current server accepts."""
+
+
+def channel_to_domain(row: models.Channel) -> d.Channel:
+    """A stored channel as the allocator's Channel."""
+    config = row.config
+    return d.Channel(
+        id=row.id,
+        timezone=row.timezone,
+        active=row.active,
+        available=row.available,
+        filters=_filters(config.get("filters", {})),
+        preferences=_preferences(config.get("preferences", {})),
+        schedule=schedule_of(row),
+        transformations=tuple(_transformation(t) for t in config.get("transformations", [])),
+    )
+
+
+def video_to_domain(row: models.Video) -> d.Video:
+    """A stored video as the allocator's Video."""
+    return d.Video(
+        id=row.id,
+        source_url=row.source_url,
+        duration_seconds=row.duration_seconds,
+        width=row.width,
+        height=row.height,
+        views=row.views,
+        tags=tuple(row.tags),
+        watermarked=row.watermarked,
+        language=row.language,
+        state=d.VideoState(row.state),
+        available_from=row.available_from,
+        expires_at=row.expires_at,
+    )
+
+
+def schedule_of(row: models.Channel) -> d.PostingSchedule:
+    """The channel's posting schedule."""
+    s = row.config.get("schedule", {})
+    return d.PostingSchedule(
+        slots=tuple(
+            d.WeeklySlot(
+                days=tuple(_day(day) for day in slot.get("days", [])),
+                local_time=calendar.parse_local_time(slot.get("local_time", "")),
+            )
+            for slot in s.get("slots", [])
+        ),
+        max_posts_per_day=int(s.get("max_posts_per_day", 0)),
+        blackouts=tuple(
+            d.TimeWindow(_time(w["start_time"]), _time(w["end_time"]))
+            for w in s.get("blackouts", [])
+        ),
+    )
+
+
+def transformation_json(value: d.Transformation) -> dict[str, Any]:
+    """A transformation as the API's JSON (how a distribution stores what it needs)."""
+    json: dict[str, Any] = {"kind": f"TRANSFORMATION_KIND_{value.kind.value}"}
+    if value.trim_seconds:
+        json["trim_seconds"] = value.trim_seconds
+    if value.orientation is not d.Orientation.UNSPECIFIED:
+        json["orientation"] = f"ORIENTATION_{value.orientation.value}"
+    if value.language:
+        json["language"] = value.language
+    return json
+
+
+def _filters(f: Mapping[str, Any]) -> d.ContentFilters:
+    return d.ContentFilters(
+        min_duration_seconds=int(f.get("min_duration_seconds", 0)),
+        max_duration_seconds=int(f.get("max_duration_seconds", 0)),
+        min_height=int(f.get("min_height", 0)),
+        min_width=int(f.get("min_width", 0)),
+        orientation=_orientation(f.get("orientation")),
+        min_views=int(f.get("min_views", 0)),
+        required_tags=tuple(f.get("required_tags", ())),
+        any_tags=tuple(f.get("any_tags", ())),
+        exclude_tags=tuple(f.get("exclude_tags", ())),
+        exclude_watermarked=bool(f.get("exclude_watermarked", False)),
+        languages=tuple(f.get("languages", ())),
+    )
+
+
+def _preferences(p: Mapping[str, Any]) -> d.Preferences:
+    weights = p.get("tag_weights", {})
+    return d.Preferences(
+        tag_weights=tuple(sorted((tag, float(w)) for tag, w in weights.items())),
+        priority=int(p.get("priority", 0)),
+    )
+
+
+def _transformation(t: Mapping[str, Any]) -> d.Transformation:
+    return d.Transformation(
+        kind=d.TransformationKind(_enum(t.get("kind"), "TRANSFORMATION_KIND_", _KINDS)),
+        trim_seconds=int(t.get("trim_seconds", 0)),
+        orientation=_orientation(t.get("orientation")),
+        language=str(t.get("language", "")),
+    )
+
+
+def _orientation(value: Any) -> d.Orientation:
+    return d.Orientation(_enum(value, "ORIENTATION_", _ORIENTATIONS))
+
+
+def _enum(value: Any, prefix: str, names: tuple[str, ...]) -> str:
+    """The short name of a stored enum (its name, or a number when the JSON kept one)."""
+    if value is None:
+        return names[0]
+    if isinstance(value, int) and 0 <= value < len(names):
+        return names[value]
+    if isinstance(value, str) and value.removeprefix(prefix) in names:
+        return value.removeprefix(prefix)
+    raise ChannelConfigError(f"unknown {prefix.rstrip('_').lower()} {value!r}")
+
+
+def _day(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    if value in _DAYS:
+        return _DAYS[value]
+    raise ChannelConfigError(f"unknown day {value!r}")
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)

@@ -1,0 +1,127 @@
+"""The distribution lifecycle: the one table of allowed transitions and the one way to create.
+
+    (new) --create--> SCHEDULED --lease--> PUBLISHING --published--> PUBLISHED
+                       ^  |                 |--retry later (backoff, channel down)--> SCHEDULED
+                       |  |                 |--give up (not retryable, no attempts)--> FAILED
+                       |  |                 \\--lease again (expired: outcome unknown)
+                       |  \\--cancel--> CANCELLED        (ASSIGNED --cancel--> CANCELLED too)
+                       \\------------------- operator retry <------------------------- FAILED
+
+Pure: no database, no gRPC. Use cases move a distribution only through `apply`, so a state
+change that the table does not allow is refused in one place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from persistence.base import utcnow
+from persistence.enums import DistributionMethod, DistributionState
+from persistence.models import Distribution
+
+S = DistributionState
+
+
+class Event(StrEnum):
+    """What happens to a distribution."""
+
+    LEASE = "LEASE"
+    PUBLISHED = "PUBLISHED"
+    RETRY_LATER = "RETRY_LATER"
+    GIVE_UP = "GIVE_UP"
+    CANCEL = "CANCEL"
+    OPERATOR_RETRY = "OPERATOR_RETRY"
+
+
+#: (state, event) -> the state it leads to. Anything missing is not allowed.
+TRANSITIONS: Mapping[tuple[DistributionState, Event], DistributionState] = {
+    (S.SCHEDULED, Event.LEASE): S.PUBLISHING,
+    # An expired lease is leased again: its earlier outcome is unknown.
+    (S.PUBLISHING, Event.LEASE): S.PUBLISHING,
+    (S.PUBLISHING, Event.PUBLISHED): S.PUBLISHED,
+    (S.PUBLISHING, Event.RETRY_LATER): S.SCHEDULED,
+    (S.PUBLISHING, Event.GIVE_UP): S.FAILED,
+    (S.ASSIGNED, Event.CANCEL): S.CANCELLED,
+    (S.SCHEDULED, Event.CANCEL): S.CANCELLED,
+    (S.FAILED, Event.OPERATOR_RETRY): S.SCHEDULED,
+}
+
+
+class IllegalTransition(Exception):
+    """The lifecycle does not allow `event` in `state`."""
+
+    def __init__(self, state: DistributionState, event: Event) -> None:
+        super().__init__(f"{event.value} is not allowed in state {state.value}")
+        self.state = state
+        self.event = event
+
+
+def allowed(state: DistributionState, event: Event) -> bool:
+    """Whether `event` may happen to a distribution in `state`."""
+    return (state, event) in TRANSITIONS
+
+
+def states_allowing(event: Event) -> list[DistributionState]:
+    """The states in which `event` may happen, in lifecycle order."""
+    return [state for state in DistributionState if allowed(state, event)]
+
+
+def apply(distribution: Distribution, event: Event) -> DistributionState:
+    """Moves `distribution` by `event`; raises IllegalTransition when the table forbids it."""
+    target = TRANSITIONS.get((distribution.state, event))
+    if target is None:
+        raise IllegalTransition(distribution.state, event)
+    distribution.state = target
+    return target
+
+
+def new_distribution(
+    *,
+    video_id: str,
+    channel_id: str,
+    source_url: str,
+    method: DistributionMethod,
+    scheduled_at: datetime,
+    score: int,
+    reason: str,
+    details: dict[str, Any],
+    transformations: Sequence[dict[str, Any]],
+    max_attempts: int,
+    actor: str,
+    run_id: str | None = None,
+    duplicate_override: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of a new SCHEDULED distribution: the only way one is made.
+
+    Values, not a row, so that a plan of thousands is inserted in one bulk statement.
+    """
+    now = now or utcnow()
+    return {
+        "id": str(uuid.uuid4()),
+        "video_id": video_id,
+        "channel_id": channel_id,
+        "source_url": source_url,
+        "method": method,
+        "state": S.SCHEDULED,
+        "scheduled_at": scheduled_at,
+        "score": score,
+        "reason": reason,
+        "details": details,
+        "transformations": list(transformations),
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "last_error": "",
+        "unconfirmed": False,
+        "external_id": "",
+        "external_url": "",
+        "run_id": run_id,
+        "actor": actor,
+        "duplicate_override": duplicate_override,
+        "create_time": now,
+        "update_time": now,
+    }

@@ -1,0 +1,52 @@
+"""A channel's slots as Assign and Retry see them: the next free one, or a requested one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from allocator import calendar
+from allocator import domain as d
+from persistence import models
+from persistence.repositories import DistributionRepository
+
+#: How far ahead Assign looks for a channel's next free slot.
+SLOT_SEARCH_HORIZON = timedelta(days=62)
+
+
+def next_free_slot(
+    distributions: DistributionRepository,
+    channel: models.Channel,
+    schedule: d.PostingSchedule,
+    now: datetime,
+) -> datetime | None:
+    """The channel's first slot of `schedule` after `now` that no live distribution holds."""
+    end = now + SLOT_SEARCH_HORIZON
+    free = calendar.free_slots(
+        calendar.slot_times(schedule, channel.timezone, now, end),
+        # A day's cap counts posts already on it, so look a day beyond each end.
+        distributions.taken_times(channel.id, now - timedelta(days=1), end + timedelta(days=1)),
+        channel.timezone,
+        schedule.max_posts_per_day,
+    )
+    return free[0] if free else None
+
+
+def requested_slot(
+    distributions: DistributionRepository,
+    channel: models.Channel,
+    schedule: d.PostingSchedule,
+    requested: datetime,
+) -> tuple[bool, str]:
+    """(usable, problem) for an explicit slot: taken slots are never usable; a free instant off
+    the calendar is usable only by `force`, which `problem` then names."""
+    tz = channel.timezone
+    lo, hi = requested - timedelta(days=2), requested + timedelta(days=2)
+    taken = distributions.taken_times(channel.id, lo, hi)
+    if requested in taken:
+        return False, f"slot {requested.isoformat()} on {channel.id} is already taken"
+    free = calendar.free_slots(
+        calendar.slot_times(schedule, tz, lo, hi), taken, tz, schedule.max_posts_per_day
+    )
+    if requested in free:
+        return True, ""
+    return True, f"{requested.isoformat()} is not a free slot of {channel.id}'s schedule"
