@@ -1,5 +1,7 @@
 """Seeded benchmark instances: domain videos and channels, and the allocation problem they make.
 
+The problem is built as the server builds it, by `allocator.planning.build_instance`.
+
 Videos: tags drawn from a Zipf-popular vocabulary (a few tags everywhere, a long tail), views
 lognormal and correlated with how popular the video's tags are, a mix of orientations,
 durations and languages, some availability windows inside the horizon, and a few re-uploads
@@ -18,8 +20,6 @@ from datetime import time as dtime
 
 import numpy as np
 
-from allocator.calendar import local_day, slot_times
-from allocator.candidates import VideoTable, build_candidates
 from allocator.domain import (
     Channel,
     ContentFilters,
@@ -31,6 +31,7 @@ from allocator.domain import (
     Video,
     WeeklySlot,
 )
+from allocator.planning import Scope, build_instance
 from allocator.problem import AllocationProblem, Mode
 
 HORIZON_START = datetime(2026, 3, 23, tzinfo=UTC)
@@ -215,46 +216,33 @@ def _channels(
 
 @dataclass(frozen=True)
 class Built:
-    """The allocation problem of an instance and how long building it took."""
+    """The allocation problem of an instance and how long the translation took."""
 
     problem: AllocationProblem
-    candidate_seconds: float
-    slot_seconds: float
+    instance_seconds: float  # build_instance: video table, candidates, free slots, arrays
 
 
 def build_problem(instance: Instance, time_limit: float | None = None) -> Built:
-    """Candidates (allocator.candidates) and free slots (allocator.calendar) -> problem."""
+    """The problem the server would build, through `allocator.planning.build_instance`.
+
+    The scope: every video and channel, all channels available, nothing live, min_score 0.
+    """
     spec = instance.spec
-    t0 = time.perf_counter()
-    table = VideoTable.from_videos(instance.videos)
-    cands = build_candidates(table, instance.channels)
-    cand_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    slot_channel, slot_time, slot_day = [], [], []
-    for c, channel in enumerate(instance.channels):
-        for t in slot_times(channel.schedule, channel.timezone, instance.start, instance.end):
-            slot_channel.append(c)
-            slot_time.append(int(t.timestamp()))
-            slot_day.append(local_day(t, channel.timezone).toordinal())
-    slot_s = time.perf_counter() - t0
-    source = table.source.astype(np.int64)
-    # Videos without a source URL get a group of their own.
-    no_url = source < 0
-    source[no_url] = len(table.source_ids) + np.arange(int(no_url.sum()))
-    problem = AllocationProblem(
+    n = len(instance.channels)
+    scope = Scope(
         mode=spec.mode,
-        num_channels=len(instance.channels),
-        cand_video=cands.video_idx,
-        cand_channel=cands.channel_idx,
-        cand_score=cands.score,
-        video_capacity=np.full(len(instance.videos), spec.max_channels_per_video, np.int32),
-        video_source=source,
-        video_window_start=table.window_start,
-        video_window_end=table.window_end,
-        slot_channel=np.array(slot_channel, np.int32),
-        slot_time=np.array(slot_time, np.int64),
-        slot_day=np.array(slot_day, np.int32),
+        videos=instance.videos,
+        channels=instance.channels,
+        channel_unavailable_until=[None] * n,
+        channel_takes_work=[True] * n,
+        live=[],
+        start=instance.start,
+        end=instance.end,
+        max_channels_per_video=spec.max_channels_per_video,
+        min_score=0,
         min_hours_between=spec.min_hours_between,
         time_limit_seconds=time_limit if time_limit is not None else spec.time_limit,
     )
-    return Built(problem=problem, candidate_seconds=cand_s, slot_seconds=slot_s)
+    t0 = time.perf_counter()
+    problem = build_instance(scope).problem
+    return Built(problem=problem, instance_seconds=time.perf_counter() - t0)

@@ -3,7 +3,8 @@
     python -m bench.run [--only S,M,L,staggered] [--repeat 3] [--seed 0] [--json PATH]
 
 For each instance, in fresh processes (so that each peak RSS is its own):
-  allocator  candidates (allocator.candidates) + slots (allocator.calendar), then
+  allocator  the problem from allocator.planning.build_instance, as the server builds it
+             (video table, candidates, free slots: one "instance" stage), then
              allocator.solve.solve (prune, flow, certificate, CP-SAT, slotting) and the
              independent checker; medians over --repeat runs for S and M.
   baselines  on the same instance: greedy, naive CP-SAT (one Boolean per eligible pair or
@@ -56,8 +57,7 @@ def _run_allocator(name: str, seed: int) -> dict[str, Any]:
         "channels": p.num_channels,
         "slots": p.num_slots,
         "candidates": p.num_candidates,
-        "candidate_s": built.candidate_seconds,
-        "slot_s": built.slot_seconds,
+        "instance_s": built.instance_seconds,
         "solve_s": solve_s,
         "check_s": check_s,
         "status": plan.status.value,
@@ -115,7 +115,7 @@ def run_instance(name: str, seed: int, repeat: int, naive: bool) -> dict[str, An
     """Allocator runs (median) and baselines for one instance."""
     runs = [_in_child(_run_allocator, name, seed) for _ in range(repeat)]
     row: dict[str, Any] = dict(runs[0])
-    for key in ("candidate_s", "slot_s", "solve_s", "check_s", "peak_rss_mb"):
+    for key in ("instance_s", "solve_s", "check_s", "peak_rss_mb"):
         row[key] = statistics.median(r[key] for r in runs)
     row["runs"] = repeat
     row["greedy"] = _in_child(_run_baseline, name, seed, "greedy")
@@ -134,7 +134,7 @@ def _fmt_obj(value: Any) -> str:
 def table(rows: dict[str, dict[str, Any]]) -> str:
     """The markdown table printed by `make bench`."""
     head = (
-        "| instance | candidates | cand. build s | solve s | check s | status | objective | "
+        "| instance | candidates | instance build s | solve s | check s | status | objective | "
         "bound | gap | peak RSS MB | greedy obj (s) | naive CP-SAT obj (s) | "
         "bare flow s (+build) |\n"
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n"
@@ -149,7 +149,7 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
         else:
             naive_s = f"{_fmt_obj(naive['objective'])} ({naive['seconds']:.1f}, {naive['status']})"
         lines.append(
-            f"| {label} | {r['candidates']:,} | {r['candidate_s']:.2f} | {r['solve_s']:.2f} | "
+            f"| {label} | {r['candidates']:,} | {r['instance_s']:.2f} | {r['solve_s']:.2f} | "
             f"{r['check_s']:.2f} | {r['status']} | {r['objective']:,} | {r['bound']:,} | "
             f"{100 * r['gap']:.3f}% | {r['peak_rss_mb']:.0f} | "
             f"{r['greedy']['objective']:,} ({r['greedy']['seconds']:.2f}) | {naive_s} | "
