@@ -27,8 +27,8 @@ from bench.generate import SPECS, Instance, generate
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from distribution.v1 import resources_pb2 as pb
+from server.api.converters import dt_to_ts
 from server.app import create_server
-from server.converters import dt_to_ts
 from server.settings import Settings
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -166,7 +166,7 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, float 
 def main() -> None:
     """Prints one table row per (size, backend): medians over the repetitions."""
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("server.autodistribute").setLevel(logging.INFO)
+    logging.getLogger("server.usecases.autodistribute").setLevel(logging.INFO)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="M", choices=sorted(SPECS))
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"])
