@@ -25,6 +25,7 @@ test: $(STAMP) lint typecheck
 lint: $(STAMP)
 	$(BIN)/ruff check server allocator persistence tests bench
 	$(BIN)/ruff format --check server allocator persistence tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy server allocator persistence

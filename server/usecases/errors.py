@@ -1,6 +1,6 @@
 """The domain error hierarchy. Use cases raise these; `server.api.status` maps them to gRPC status.
 
-Each error says which field or resource is at fault, so that a caller with grpcurl can see
+Each error says which field or resource is at fault, so that a caller by hand can see
 what to change without reading the server log.
 """
 
