@@ -14,7 +14,7 @@ from persistence.base import utcnow
 from persistence.enums import VideoState
 from server.api import converters
 from server.api.paging import Listing, PageQuery, PageTokens, page_query
-from server.api.validation import CHANNEL_ID, HHMM, LANGUAGE, VIDEO_ID, Violations
+from server.api.validation import CHANNEL_ID, HHMM, LANGUAGE, VIDEO_ID, Violations, only_id
 from server.usecases.catalog import ChannelSpec, SetAvailability, VideoSpec
 from server.usecases.sources import InvalidSourceUrl, normalize_source_url
 
@@ -44,18 +44,12 @@ def upsert_channel(request: svc.UpsertChannelRequest) -> ChannelSpec:
 
 def channel_id(request: svc.GetChannelRequest) -> str:
     """The id of GetChannel."""
-    v = Violations()
-    v.identifier(request.id, "id", CHANNEL_ID, "channel")
-    v.raise_if_any()
-    return request.id
+    return only_id(request.id, "id", CHANNEL_ID, "channel")
 
 
 def video_id(request: svc.GetVideoRequest) -> str:
     """The id of GetVideo."""
-    v = Violations()
-    v.identifier(request.id, "id", VIDEO_ID, "video")
-    v.raise_if_any()
-    return request.id
+    return only_id(request.id, "id", VIDEO_ID, "video")
 
 
 def id_page(

@@ -9,7 +9,7 @@ from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
 from server.api import converters
 from server.api.paging import Listing, PageQuery, PageTokens, page_query
-from server.api.validation import CHANNEL_ID, DISTRIBUTION_ID, VIDEO_ID, Violations
+from server.api.validation import CHANNEL_ID, DISTRIBUTION_ID, VIDEO_ID, Violations, only_id
 from server.usecases.cancel import CancelCommand
 
 DISTRIBUTIONS = Listing("distributions", time_key="create_time")
@@ -20,18 +20,12 @@ RUN_ID = DISTRIBUTION_ID  # both are UUIDs
 
 def distribution_id(request: svc.GetDistributionRequest) -> str:
     """The id of GetDistribution."""
-    v = Violations()
-    v.identifier(request.id, "id", DISTRIBUTION_ID, "distribution")
-    v.raise_if_any()
-    return request.id
+    return only_id(request.id, "id", DISTRIBUTION_ID, "distribution")
 
 
 def run_id(request: svc.GetRunRequest) -> str:
     """The id of GetRun."""
-    v = Violations()
-    v.identifier(request.run_id, "run_id", RUN_ID, "run")
-    v.raise_if_any()
-    return request.run_id
+    return only_id(request.run_id, "run_id", RUN_ID, "run")
 
 
 def cancel(request: svc.CancelDistributionRequest, actor: str) -> CancelCommand:

@@ -118,3 +118,11 @@ def validate_request_id(value: str, v: Violations) -> None:
     """An optional idempotency key of printable ASCII."""
     if value:
         v.check(bool(REQUEST_ID.match(value)), "request_id", "1-128 printable ASCII characters")
+
+
+def only_id(value: str, field: str, pattern: re.Pattern[str], kind: str) -> str:
+    """The id of a request that names one resource and nothing else, or INVALID_ARGUMENT."""
+    v = Violations()
+    v.identifier(value, field, pattern, kind)
+    v.raise_if_any()
+    return value

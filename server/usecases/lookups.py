@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from persistence import models
 from persistence.repositories import Repositories
 from server.usecases.errors import NotFound
+
+R = TypeVar("R")
 
 
 def channel(repos: Repositories, channel_id: str, field: str = "id") -> models.Channel:
@@ -39,19 +42,18 @@ def locked_channels(
     repos: Repositories, channel_ids: Sequence[str], field: str = "channel_ids"
 ) -> list[models.Channel]:
     """The channels in request order, row-locked; NotFound names the first missing one."""
-    found = repos.channels.lock(channel_ids)
-    for i, channel_id in enumerate(channel_ids):
-        if channel_id not in found:
-            raise NotFound("channel", channel_id, field=f"{field}[{i}]")
-    return [found[channel_id] for channel_id in channel_ids]
+    return _in_order(repos.channels.lock(channel_ids), channel_ids, "channel", field)
 
 
 def videos(
     repos: Repositories, video_ids: Sequence[str], field: str = "video_ids"
 ) -> list[models.Video]:
     """The videos in request order; NotFound names the first missing one."""
-    found = repos.videos.by_ids(video_ids)
-    for i, video_id in enumerate(video_ids):
-        if video_id not in found:
-            raise NotFound("video", video_id, field=f"{field}[{i}]")
-    return [found[video_id] for video_id in video_ids]
+    return _in_order(repos.videos.by_ids(video_ids), video_ids, "video", field)
+
+
+def _in_order(found: Mapping[str, R], ids: Sequence[str], kind: str, field: str) -> list[R]:
+    for i, name in enumerate(ids):
+        if name not in found:
+            raise NotFound(kind, name, field=f"{field}[{i}]")
+    return [found[name] for name in ids]
