@@ -144,10 +144,12 @@ def build_instance(scope: Scope) -> Instance:
 
     skipped_video = np.array([s is not None for s in video_skip], bool)
     keep &= ~skipped_video[cv]
-    sources: dict[str, int] = {}
-    video_source = np.array(
-        [sources.setdefault(v.source_url, len(sources)) for v in videos], np.int32
-    )
+    # Same-source groups; a video without a source URL is a group of its own (it duplicates
+    # nothing), and `sources` has no "" key, so no live row can mark it a duplicate either.
+    sources = table.source_ids
+    video_source = table.source.astype(np.int64)
+    no_url = video_source < 0
+    video_source[no_url] = len(sources) + np.arange(int(no_url.sum()))
     n_channels = max(1, len(channels))
     live_video_keys = np.array([i * n_channels + j for i, j in live_pairs if j >= 0], np.int64)
     live_source_keys = np.array(
@@ -184,7 +186,7 @@ def build_instance(scope: Scope) -> Instance:
         cand_channel=cc[keep],
         cand_score=cs[keep],
         video_capacity=capacity,
-        video_source=video_source,
+        video_source=video_source.astype(np.int32),
         video_window_start=window_start,
         video_window_end=window_end,
         slot_channel=slot_channel,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from allocator.checker import certificate_bound, check_plan
@@ -67,13 +67,18 @@ def test_spacing_instances_match_brute_force(seed: int, mode: Mode, pins: int) -
 
 @settings(max_examples=80, deadline=None)
 @given(seeds, modes)
+@example(273925, Mode.FILTER)
 def test_cpsat_plan_equals_flow_optimum_and_beats_greedy(seed: int, mode: Mode) -> None:
     p = random_problem(seed, videos=40, channels=6, days=4, max_slots_per_day=4, mode=mode)
     plan = solve(p)
     flow = solve_flow(p)
     check_plan(p, plan)
     if flow.exact:
-        assert (plan.filled, plan.objective) == (flow.filled, flow.objective)
+        # FILTER maximises score alone: optimal plans may differ in zero-score assignments
+        # (seed 273925: 39 vs 38 filled, both 539), so only SCHEDULE must match the fill too.
+        assert _value(plan.filled, plan.objective, mode) == _value(
+            flow.filled, flow.objective, mode
+        )
     g = greedy(p)
     check_plan(p, g)
     assert _value(plan.filled, plan.objective, mode) >= _value(g.filled, g.objective, mode)
