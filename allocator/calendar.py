@@ -86,7 +86,8 @@ def zone(timezone: str, field: str = "timezone") -> ZoneInfo:
     """The `ZoneInfo` for an IANA name; raises `UnknownTimezone` for anything else."""
     try:
         return _zone(timezone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    # OSError: a name that is a directory of the tz database ("America") or too long for a path.
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise UnknownTimezone(field, timezone) from None
 
 

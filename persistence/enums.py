@@ -57,6 +57,7 @@ class DecisionKind(StrEnum):
     GAVE_UP = "GAVE_UP"
     RETRIED = "RETRIED"
     AVAILABILITY_CHANGED = "AVAILABILITY_CHANGED"
+    LATE_PUBLISHED = "LATE_PUBLISHED"
 
 
 class VideoState(StrEnum):

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = svc.DESCRIPTOR.services_by_name["DistributionService"].full_name
 
 
+class CannotListen(RuntimeError):
+    """The server could not bind its address."""
+
+
 class DatabaseHealth:
     """Reports NOT_SERVING while the database cannot be reached, SERVING again when it can.
 
@@ -139,14 +143,24 @@ def create_server(settings: Settings) -> RunningServer:
             ("grpc.keepalive_time_ms", 60_000),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
+            # gRPC sets SO_REUSEPORT by default: a second server on a busy port would start
+            # and silently take half the calls. Off, binding a busy port fails at start.
+            ("grpc.so_reuseport", 0),
         ],
     )
     svc_grpc.add_DistributionServiceServicer_to_server(build_servicer(settings, db), server)
     health_servicer = _add_health(server)
     _add_reflection(server)
-    port = server.add_insecure_port(settings.address)
+    try:
+        port = server.add_insecure_port(settings.address)
+    except RuntimeError:
+        port = 0
     if port == 0:
-        raise RuntimeError(f"could not bind {settings.address}")
+        db.dispose()
+        raise CannotListen(
+            f"cannot listen on {settings.address}: the address is in use (another vdist "
+            "serve?) or not an address of this machine"
+        )
     server.start()
     db_health = DatabaseHealth(db, health_servicer, settings.health_probe_seconds)
     db_health.start()

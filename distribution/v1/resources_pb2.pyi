@@ -76,6 +76,7 @@ class DecisionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DECISION_KIND_SKIPPED: _ClassVar[DecisionKind]
     DECISION_KIND_AVAILABILITY_CHANGED: _ClassVar[DecisionKind]
     DECISION_KIND_LEASE_EXPIRED: _ClassVar[DecisionKind]
+    DECISION_KIND_LATE_PUBLISHED: _ClassVar[DecisionKind]
 DAY_OF_WEEK_UNSPECIFIED: DayOfWeek
 DAY_OF_WEEK_MONDAY: DayOfWeek
 DAY_OF_WEEK_TUESDAY: DayOfWeek
@@ -120,6 +121,7 @@ DECISION_KIND_RETRIED: DecisionKind
 DECISION_KIND_SKIPPED: DecisionKind
 DECISION_KIND_AVAILABILITY_CHANGED: DecisionKind
 DECISION_KIND_LEASE_EXPIRED: DecisionKind
+DECISION_KIND_LATE_PUBLISHED: DecisionKind
 
 class Transformation(_message.Message):
     __slots__ = ("kind", "trim_seconds", "orientation", "language")

@@ -42,6 +42,11 @@ class ChannelRepository:
         )
         return {row.id: row for row in rows}
 
+    def by_ids(self, channel_ids: Iterable[str]) -> dict[str, models.Channel]:
+        """The channels of `channel_ids` that exist, by id (not locked)."""
+        rows = self._session.scalars(select(C).where(C.id.in_(set(channel_ids))))
+        return {row.id: row for row in rows}
+
     def active_ids(self) -> list[str]:
         """Ids of every active channel, in id order."""
         return list(self._session.scalars(select(C.id).where(C.active.is_(True)).order_by(C.id)))

@@ -1,4 +1,4 @@
-"""Server interceptors: status mapping for every error, and the access log.
+"""Server interceptors: request decoding, status mapping for every error, and the access log.
 
 Wrapping each unary handler once here keeps servicers free of try/except and `context.abort`.
 """
@@ -8,18 +8,31 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
-from server.api.actor import actor_of
+from server.api.actor import actor_label
 from server.api.status import to_status
+from server.api.validation import refuse_nul
+from server.usecases.errors import InvalidArgument
 
 log = logging.getLogger("vdist.access")
 
 
+@dataclass(frozen=True)
+class _Undecodable:
+    """Request bytes that do not parse as the method's request message."""
+
+    error: str
+
+
 class ErrorAndLogInterceptor(grpc.ServerInterceptor):
-    """Maps exceptions to gRPC status (server.api.status) and logs one line per call."""
+    """Decodes requests (bytes that do not parse answer INVALID_ARGUMENT, not INTERNAL),
+    refuses NUL characters in any string, maps exceptions to gRPC status (server.api.status)
+    and logs one line per call."""
 
     def __init__(self, *, access_log: bool) -> None:
         self._access_log = access_log
@@ -35,7 +48,7 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method  # type: ignore[attr-defined]
         return grpc.unary_unary_rpc_method_handler(
             self._wrap(method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
@@ -44,6 +57,10 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
+                if isinstance(request, _Undecodable):
+                    raise InvalidArgument.one("", f"the request does not parse: {request.error}")
+                if isinstance(request, Message):
+                    refuse_nul(request)
                 return behaviour(request, context)
             except Exception as exc:
                 status = to_status(exc)
@@ -56,8 +73,23 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
                         method,
                         code.name,
                         (time.perf_counter() - started) * 1000,
-                        actor_of(context),
+                        actor_label(context),
                         context.peer(),
                     )
 
         return call
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """`deserializer`, answering an _Undecodable for bytes it cannot parse (grpcio would answer
+    INTERNAL for an exception here, before any interceptor code runs)."""
+    if deserializer is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except (DecodeError, ValueError, RuntimeError) as exc:
+            return _Undecodable(str(exc)[:200])
+
+    return decode

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from google.protobuf import json_format
 
 from allocator.problem import Mode
 from distribution.v1 import distribution_service_pb2 as svc
 from persistence.base import utcnow
-from server.api import converters
-from server.api.validation import CHANNEL_ID, VIDEO_ID, Violations, validate_request_id
+from server.api.validation import (
+    CHANNEL_ID,
+    MIN_TIME,
+    VIDEO_ID,
+    Violations,
+    validate_request_id,
+)
 from server.usecases.assign import AssignCommand
 from server.usecases.autodistribute import AutoDistributeCommand
-from server.usecases.errors import DeadlineExceeded
+from server.usecases.errors import DeadlineExceeded, InvalidArgument
 from server.usecases.explain import ExplainCommand
 
 #: A requested slot may lie at most this far in the past (clock skew between caller and server).
@@ -30,7 +36,7 @@ DEADLINE_SHARE = 0.5
 
 
 def assign(request: svc.AssignRequest, actor: str) -> AssignCommand:
-    """One video onto up to MAX_CHANNELS_PER_ASSIGN channels."""
+    """One video onto up to MAX_CHANNELS_PER_ASSIGN channels (see `timely` for the slot time)."""
     v = Violations()
     v.identifier(request.video_id, "video_id", VIDEO_ID, "video")
     v.identifiers(
@@ -41,10 +47,7 @@ def assign(request: svc.AssignRequest, actor: str) -> AssignCommand:
         max_items=MAX_CHANNELS_PER_ASSIGN,
         required=True,
     )
-    v.timestamp(request, "scheduled_at", "scheduled_at")
-    requested = converters.opt_ts(request, "scheduled_at")
-    if requested is not None:
-        v.check(requested >= utcnow() - PAST_TOLERANCE, "scheduled_at", "must not be in the past")
+    requested = v.time(request, "scheduled_at", "scheduled_at")
     v.text(request.note, "note")
     validate_request_id(request.request_id, v)
     v.raise_if_any()
@@ -57,6 +60,15 @@ def assign(request: svc.AssignRequest, actor: str) -> AssignCommand:
         note=request.note,
         actor=actor,
     )
+
+
+def timely(command: AssignCommand) -> AssignCommand:
+    """The command, unless its slot lies in the past. Checked only when the call is applied
+    for the first time: a replay of an applied request gets its stored answer, however late."""
+    requested = command.scheduled_at
+    if requested is not None and requested < utcnow() - PAST_TOLERANCE:
+        raise InvalidArgument.one("scheduled_at", "must not be in the past")
+    return command
 
 
 def explain(request: svc.ExplainRequest) -> ExplainCommand:
@@ -75,10 +87,18 @@ def explain(request: svc.ExplainRequest) -> ExplainCommand:
     return ExplainCommand(tuple(request.video_ids), tuple(request.channel_ids))
 
 
-def auto_distribute(
-    request: svc.AutoDistributeRequest, actor: str, deadline: float | None
-) -> AutoDistributeCommand:
-    """A planning run, defaults applied; `deadline` is the call's remaining seconds."""
+@dataclass(frozen=True)
+class PlanDraft:
+    """An AutoDistributeRequest whose fields are valid; `resolve` fixes what depends on the
+    clock and on the call's deadline when the run really starts."""
+
+    command: AutoDistributeCommand  # start/end/time limit still as the request gave them
+    start: datetime | None
+    end: datetime | None
+
+
+def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft:
+    """A planning run's fields, checked; defaults that depend on the clock come in `resolve`."""
     v = Violations()
     v.check(
         request.mode in (svc.AUTO_DISTRIBUTE_MODE_FILTER, svc.AUTO_DISTRIBUTE_MODE_SCHEDULE),
@@ -87,13 +107,11 @@ def auto_distribute(
     )
     v.identifiers(request.video_ids, "video_ids", VIDEO_ID, "video", max_items=MAX_VIDEO_IDS)
     v.identifiers(request.channel_ids, "channel_ids", CHANNEL_ID, "channel", max_items=10_000)
-    v.timestamp(request, "horizon_start", "horizon_start")
-    v.timestamp(request, "horizon_end", "horizon_end")
-    now = utcnow().replace(microsecond=0)
-    start = converters.opt_ts(request, "horizon_start") or now
-    end = converters.opt_ts(request, "horizon_end") or start + DEFAULT_HORIZON
-    v.check(end > start, "horizon_end", "must be after horizon_start")
-    v.check(end - start <= MAX_HORIZON, "horizon_end", f"at most {MAX_HORIZON.days} days")
+    start = v.time(request, "horizon_start", "horizon_start")
+    end = v.time(request, "horizon_end", "horizon_end")
+    if start is not None and end is not None:
+        v.check(end > start, "horizon_end", "must be after horizon_start")
+        v.check(end - start <= MAX_HORIZON, "horizon_end", f"at most {MAX_HORIZON.days} days")
     v.check(0 <= request.max_channels_per_video <= 1000, "max_channels_per_video", "0..1000")
     v.non_negative(request.min_score, "min_score")
     v.check(
@@ -104,22 +122,41 @@ def auto_distribute(
     v.check(0 <= request.min_hours_between <= 24 * 62, "min_hours_between", "must be 0..1488")
     validate_request_id(request.request_id, v)
     v.raise_if_any()
-    limit = request.time_limit_seconds or DEFAULT_TIME_LIMIT
-    if deadline is not None:
-        if deadline < 1.0:
-            raise DeadlineExceeded("less than a second left before the call's deadline")
-        limit = min(limit, deadline * DEADLINE_SHARE)
-    return AutoDistributeCommand(
-        mode=Mode.FILTER if request.mode == svc.AUTO_DISTRIBUTE_MODE_FILTER else Mode.SCHEDULE,
+    mode = Mode.FILTER if request.mode == svc.AUTO_DISTRIBUTE_MODE_FILTER else Mode.SCHEDULE
+    command = AutoDistributeCommand(
+        mode=mode,
         video_ids=tuple(request.video_ids),
         channel_ids=tuple(request.channel_ids),
-        start=max(start, now),
-        end=end,
+        start=start or MIN_TIME,
+        end=end or MIN_TIME,
         max_channels_per_video=request.max_channels_per_video or 1,
         min_score=request.min_score,
         min_hours_between=request.min_hours_between,
-        time_limit_seconds=limit,
+        time_limit_seconds=request.time_limit_seconds or DEFAULT_TIME_LIMIT,
         dry_run=request.dry_run,
         actor=actor,
         parameters=json_format.MessageToDict(request, preserving_proto_field_name=True),
     )
+    return PlanDraft(command, start, end)
+
+
+def resolve(draft: PlanDraft, deadline: float | None) -> AutoDistributeCommand:
+    """The run as it starts now: the horizon from now (a start in the past moves to now, an
+    unset end is 14 days after the start) and the solver's share of the remaining deadline.
+
+    Checked only when the run is applied for the first time: a replay of an applied request
+    gets its stored answer even after its horizon has passed or with a short deadline."""
+    now = utcnow().replace(microsecond=0)
+    start = draft.start or now
+    end = draft.end or start + DEFAULT_HORIZON
+    v = Violations()
+    v.check(end > start, "horizon_end", "must be after horizon_start")
+    v.check(end - start <= MAX_HORIZON, "horizon_end", f"at most {MAX_HORIZON.days} days")
+    v.check(end > now, "horizon_end", "the horizon has passed")
+    v.raise_if_any()
+    limit = draft.command.time_limit_seconds
+    if deadline is not None:
+        if deadline < 1.0:
+            raise DeadlineExceeded("less than a second left before the call's deadline")
+        limit = min(limit, deadline * DEADLINE_SHARE)
+    return replace(draft.command, start=max(start, now), end=end, time_limit_seconds=limit)

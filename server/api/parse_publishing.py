@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from distribution.v1 import distribution_service_pb2 as svc
-from server.api import converters
 from server.api.validation import CHANNEL_ID, DISTRIBUTION_ID, Violations
 from server.usecases.publishing import Failed, LeaseCommand, Published, ReportCommand
 from server.usecases.retry import RetryCommand
@@ -31,14 +30,13 @@ def lease(request: svc.LeasePublicationsRequest) -> LeaseCommand:
         f"must be 0..{MAX_LEASE_SECONDS}",
     )
     v.identifiers(request.channel_ids, "channel_ids", CHANNEL_ID, "channel", max_items=1000)
-    lookahead = request.lookahead.ToTimedelta()
-    v.check(timedelta(0) <= lookahead <= MAX_LOOKAHEAD, "lookahead", "must be 0..7 days")
+    lookahead = v.duration(request, "lookahead", "lookahead", maximum=MAX_LOOKAHEAD)
     v.raise_if_any()
     return LeaseCommand(
         worker_id=request.worker_id,
         limit=request.limit or DEFAULT_LEASE_BATCH,
         lease_for=timedelta(seconds=request.lease_seconds or DEFAULT_LEASE_SECONDS),
-        lookahead=lookahead,
+        lookahead=lookahead or timedelta(0),
         channel_ids=tuple(request.channel_ids),
     )
 
@@ -48,6 +46,7 @@ def report(request: svc.ReportPublicationRequest) -> ReportCommand:
     v = Violations()
     v.identifier(request.distribution_id, "distribution_id", DISTRIBUTION_ID, "distribution")
     v.check(bool(request.lease_token), "lease_token", "required")
+    v.text(request.lease_token, "lease_token", max_length=64)
     outcome = request.WhichOneof("outcome")
     v.check(outcome is not None, "outcome", "one of published or failed is required")
     if outcome == "published":
@@ -96,10 +95,8 @@ def stats(request: svc.StatsRequest) -> StatsQuery:
     """The scope of a Stats call."""
     v = Violations()
     v.identifiers(request.channel_ids, "channel_ids", CHANNEL_ID, "channel", max_items=1000)
-    v.timestamp(request, "start_time", "start_time")
-    v.timestamp(request, "end_time", "end_time")
-    start = converters.opt_ts(request, "start_time")
-    end = converters.opt_ts(request, "end_time")
+    start = v.time(request, "start_time", "start_time")
+    end = v.time(request, "end_time", "end_time")
     if start is not None and end is not None:
         v.check(start < end, "end_time", "must be after start_time")
     v.raise_if_any()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from distribution.v1 import distribution_service_pb2 as svc
+from distribution.v1 import resources_pb2 as pb
 from persistence import models
 from server.api import converters
 from server.usecases.assign import AssignResult
 from server.usecases.autodistribute import PlanResult
+from server.usecases.errors import FailedPrecondition
 from server.usecases.explain import PairExplanation
-from server.usecases.publishing import Lease
+from server.usecases.publishing import Lease, ReportResult
 from server.usecases.retry import RetryResult
 from server.usecases.stats import StatsResult
 
@@ -94,6 +96,16 @@ def leases(items: list[Lease]) -> svc.LeasePublicationsResponse:
         )
         lease.lease_expire_time.CopyFrom(converters.dt_to_ts(item.expires_at))
     return response
+
+
+def report(result: ReportResult) -> pb.Distribution:
+    """The distribution after a report, or FAILED_PRECONDITION for a contradicting repeat."""
+    if result.conflict is not None:
+        raise FailedPrecondition(
+            result.conflict,
+            metadata={"state": result.distribution.state},
+        )
+    return converters.distribution_to_proto(result.distribution)
 
 
 def retry(result: RetryResult) -> svc.RetryResponse:

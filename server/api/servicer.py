@@ -105,7 +105,7 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
             request,
             request.request_id,
             svc.AssignResponse,
-            lambda r: responses.assign(assign.assign(r, command)),
+            lambda r: responses.assign(assign.assign(r, planning_in.timely(command))),
         )
 
     def Explain(self, request: svc.ExplainRequest, context: Context) -> svc.ExplainResponse:
@@ -115,12 +115,13 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
     def AutoDistribute(
         self, request: svc.AutoDistributeRequest, context: Context
     ) -> svc.AutoDistributeResponse:
-        command = planning_in.auto_distribute(request, actor_of(context), context.time_remaining())
+        draft = planning_in.auto_distribute(request, actor_of(context))
 
         def work(r: Repositories) -> svc.AutoDistributeResponse:
+            command = planning_in.resolve(draft, context.time_remaining())
             return responses.auto_distribute(autodistribute.auto_distribute(r, command))
 
-        if command.dry_run:
+        if draft.command.dry_run:
             return self._tx.read(work)
         return self._tx.idempotent(
             "AutoDistribute", request, request.request_id, svc.AutoDistributeResponse, work
@@ -191,8 +192,9 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
         self, request: svc.ReportPublicationRequest, context: Context
     ) -> pb.Distribution:
         command = publishing_in.report(request)
-        row = self._tx.write(lambda r: publishing.report(r, command, self._outages))
-        return converters.distribution_to_proto(row)
+        return responses.report(
+            self._tx.write(lambda r: publishing.report(r, command, self._outages))
+        )
 
     # ---
 

@@ -1,8 +1,11 @@
 """One place that turns exceptions into gRPC status with google.rpc details.
 
 Domain errors become their own code with ErrorInfo (and BadRequest field violations for
-INVALID_ARGUMENT); database outages become UNAVAILABLE; a lost uniqueness race ABORTED. Anything
-else is a bug: it is logged with its traceback and answers INTERNAL without leaking internals.
+INVALID_ARGUMENT). Database failures by their kind (persistence.faults): a lost race ABORTED
+(retrying is safe), an unreachable or overloaded database UNAVAILABLE (retry later), and a
+statement the database refuses for good INTERNAL, logged with its cause, because validation
+should have refused the request first. Anything else is a bug: logged with its traceback and
+answered INTERNAL without leaking internals.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from persistence.faults import Fault, classify
 from server.usecases import errors
 
 log = logging.getLogger(__name__)
@@ -69,14 +72,14 @@ _CODES[UnexpectedError] = code_pb2.INTERNAL
 
 
 def _translate(exc: BaseException) -> errors.VdistError:
-    # A uniqueness race the use case did not foresee: the other call won; retrying is safe.
-    if isinstance(exc, IntegrityError):
+    fault = classify(exc)
+    if fault is Fault.CONFLICT:
         return errors.Aborted("a concurrent call changed the same rows; retry")
-    if isinstance(exc, OperationalError | DBAPIError) and _looks_unavailable(exc):
+    if fault is Fault.UNREACHABLE:
+        log.warning("database unavailable: %s", exc)
         return errors.Unavailable("the database is unavailable; retry later")
-    log.error("unexpected error", exc_info=exc)
+    if fault is Fault.REFUSED:
+        log.error("the database refused a statement", exc_info=exc)
+    else:
+        log.error("unexpected error", exc_info=exc)
     return UnexpectedError("internal error; see the server log")
-
-
-def _looks_unavailable(exc: DBAPIError) -> bool:
-    return exc.connection_invalidated or isinstance(exc, OperationalError)

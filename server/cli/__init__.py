@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Callable, Sequence
 
 from persistence import migrations
@@ -20,9 +21,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from server.app import serve
+    from server.app import CannotListen, serve
 
-    serve(_settings(args))
+    try:
+        serve(_settings(args))
+    except CannotListen as exc:
+        print(f"vdist serve: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

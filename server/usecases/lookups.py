@@ -45,6 +45,13 @@ def locked_channels(
     return _in_order(repos.channels.lock(channel_ids), channel_ids, "channel", field)
 
 
+def channels(
+    repos: Repositories, channel_ids: Sequence[str], field: str = "channel_ids"
+) -> list[models.Channel]:
+    """The channels in request order (not locked); NotFound names the first missing one."""
+    return _in_order(repos.channels.by_ids(channel_ids), channel_ids, "channel", field)
+
+
 def videos(
     repos: Repositories, video_ids: Sequence[str], field: str = "video_ids"
 ) -> list[models.Video]:

@@ -78,6 +78,16 @@ class ReportCommand:
     outcome: Published | Failed
 
 
+@dataclass(frozen=True)
+class ReportResult:
+    """The distribution after a report; `conflict` says why a repeated report that contradicts
+    the first one changed nothing (the answer is then FAILED_PRECONDITION, after the commit of
+    whatever the repeat recorded)."""
+
+    distribution: models.Distribution
+    conflict: str | None = None
+
+
 def lease(repos: Repositories, command: LeaseCommand) -> list[Lease]:
     """Leases due publications, oldest first, each to this worker alone."""
     now = utcnow()
@@ -117,10 +127,9 @@ def _lease_one(
     return Lease(row, token, expires_at, row.id, row.unconfirmed)
 
 
-def report(
-    repos: Repositories, command: ReportCommand, outages: OutagePolicy
-) -> models.Distribution:
-    """Applies a worker's report to the leased distribution; stale tokens change nothing."""
+def report(repos: Repositories, command: ReportCommand, outages: OutagePolicy) -> ReportResult:
+    """Applies a worker's report to the leased distribution; stale tokens change nothing, and a
+    second report of the same lease is answered by `_repeated_report`."""
     row = lookups.distribution(repos, command.distribution_id, "distribution_id", lock=True)
     if row.lease_token != command.lease_token:
         raise FailedPrecondition(
@@ -129,14 +138,68 @@ def report(
             metadata={"state": row.state},
         )
     if row.state != DistributionState.PUBLISHING:
-        return row  # this lease was already reported: the repeat is harmless
+        return _repeated_report(repos, row, command.outcome)
     now = utcnow()
     if isinstance(command.outcome, Published):
         _published(repos, row, command.outcome)
     else:
         _failed(repos, row, command.outcome, outages, now)
     repos.flush()
-    return row
+    return ReportResult(row)
+
+
+def _repeated_report(
+    repos: Repositories, row: models.Distribution, outcome: Published | Failed
+) -> ReportResult:
+    """A report for a lease that was already reported (the token still matches).
+
+    The same report again (a client retry) gets the current state. A different one changes
+    nothing and is a conflict, except that a "published" after a failure is recorded: the video
+    is live on the platform, so its external id is kept (decision LATE_PUBLISHED), and a
+    distribution still waiting for its retry is marked unconfirmed, so that the next worker
+    checks the platform before uploading again.
+    """
+    published = row.state == DistributionState.PUBLISHED
+    if isinstance(outcome, Published):
+        if published and (row.external_id, row.external_url) == (outcome.external_id, outcome.url):
+            return ReportResult(row)
+        if published:
+            return ReportResult(
+                row,
+                f"this lease was already reported published as {row.external_id!r}; the report "
+                "changed nothing",
+            )
+        repos.decisions.record_for(
+            row,
+            DecisionKind.LATE_PUBLISHED,
+            reason=f"published as {outcome.external_id or 'unknown id'} after the lease was "
+            f"reported failed ({row.last_error}); the distribution stays {row.state}",
+            actor=row.leased_by or "",
+            details={
+                "code": "LATE_PUBLISHED",
+                "external_id": outcome.external_id,
+                "url": outcome.url,
+                "state": row.state,
+                "previous_error": row.last_error,
+            },
+        )
+        row.external_id, row.external_url = outcome.external_id, outcome.url
+        if row.state == DistributionState.SCHEDULED:
+            row.unconfirmed = True
+        repos.flush()
+        return ReportResult(
+            row,
+            f"this lease was already reported failed and the distribution is {row.state}; the "
+            "late publication is recorded (decision LATE_PUBLISHED) with its external id",
+        )
+    if not published and row.last_error == outcome.error:
+        return ReportResult(row)
+    first = "published" if published else f"failed ({row.last_error})"
+    return ReportResult(
+        row,
+        f"this lease was already reported {first}; the distribution is {row.state}; the report "
+        "changed nothing",
+    )
 
 
 def _published(repos: Repositories, row: models.Distribution, outcome: Published) -> None:

@@ -13,6 +13,8 @@ _TRACKING_KEYS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "igshid", "mc_cid", "mc_eid", "si", "ref", "ref_src"}
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Longest source URL: the (source_url, channel_id) unique index must fit a PostgreSQL btree row.
+MAX_SOURCE_URL = 2048
 
 
 class InvalidSourceUrl(ValueError):
@@ -20,16 +22,19 @@ class InvalidSourceUrl(ValueError):
 
 
 def normalize_source_url(url: str) -> str:
-    """The canonical form of `url`; raises InvalidSourceUrl when it is no http(s) URL."""
+    """The canonical form of `url`; raises InvalidSourceUrl when it is no http(s) URL or is
+    longer than MAX_SOURCE_URL bytes (before or after normalising)."""
+    if len(url.encode()) > MAX_SOURCE_URL:
+        raise InvalidSourceUrl(f"longer than {MAX_SOURCE_URL} bytes")
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise InvalidSourceUrl(f"{url!r} is not a URL: {exc}") from exc
+        raise InvalidSourceUrl(f"not a URL: {exc}") from exc
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if scheme not in _DEFAULT_PORTS or not host or " " in url.strip():
-        raise InvalidSourceUrl(f"{url!r} is not an absolute http(s) URL")
+        raise InvalidSourceUrl("not an absolute http(s) URL")
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
@@ -39,4 +44,7 @@ def normalize_source_url(url: str) -> str:
         if k.lower() not in _TRACKING_KEYS and not k.lower().startswith(_TRACKING_PREFIXES)
     )
     path = parts.path.rstrip("/")
-    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+    normalized = urlunsplit((scheme, netloc, path, urlencode(query), ""))
+    if len(normalized.encode()) > MAX_SOURCE_URL:
+        raise InvalidSourceUrl(f"longer than {MAX_SOURCE_URL} bytes once normalised")
+    return normalized

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from persistence.enums import DecisionKind, DistributionState
 from persistence.repositories import Repositories
+from server.usecases import lookups
 
 K = DecisionKind
 _REPORT_KINDS = (K.PUBLISHED, K.RETRY_SCHEDULED, K.GAVE_UP)
@@ -74,7 +75,9 @@ class StatsResult:
 
 
 def stats(repos: Repositories, query: StatsQuery) -> StatsResult:
-    """Totals, by state and method, rates and retries, overall and per channel."""
+    """Totals, by state and method, rates and retries, overall and per channel; NotFound for
+    a channel that does not exist (as every other method answers)."""
+    lookups.channels(repos, query.channel_ids)
     scope = (query.channel_ids, query.start, query.end)
     overall = Counts()
     channels: dict[str, Counts] = {}

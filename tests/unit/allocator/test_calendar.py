@@ -25,6 +25,7 @@ from allocator.calendar import (
     local_day,
     parse_local_time,
     slot_times,
+    zone,
 )
 from allocator.domain import PostingSchedule, TimeWindow, WeeklySlot
 
@@ -474,3 +475,9 @@ def test_free_slots_properties(zone: str, slots: list[int], taken: list[int], ca
         free_today = [t for t in free if t.astimezone(tz).date() == day]
         allowed = max(0, cap - taken_per_day[day])
         assert [t for t in got if t.astimezone(tz).date() == day] == free_today[:allowed]
+
+
+@pytest.mark.parametrize("name", ["America", "x" * 300, "/etc/passwd", "../UTC", "Europe/Berlin\n"])
+def test_names_that_are_no_zone_are_unknown_timezones(name):
+    with pytest.raises(UnknownTimezone):
+        zone(name)
