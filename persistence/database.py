@@ -12,7 +12,7 @@ claimed, as the trusted job queues do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
@@ -120,10 +120,17 @@ class Database:
                 return self._run_once(work, readonly=readonly)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
-    def unit_of_work(self, work: Callable[[Repositories], T], *, readonly: bool = False) -> T:
-        """`transaction`, with `work` given the repositories bound to the transaction's session."""
+    def unit_of_work(
+        self,
+        work: Callable[[Repositories], T],
+        *,
+        readonly: bool = False,
+        audit: Mapping[str, str] | None = None,
+    ) -> T:
+        """`transaction`, with `work` given the repositories bound to the transaction's session;
+        `audit` is added to the details of every decision the work records."""
         return self.transaction(
-            lambda s: work(Repositories.bind(s, self.dialect)), readonly=readonly
+            lambda s: work(Repositories.bind(s, self.dialect, audit or {})), readonly=readonly
         )
 
     def _run_once(self, work: Callable[[Session], T], *, readonly: bool) -> T:

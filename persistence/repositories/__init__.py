@@ -6,6 +6,7 @@ session: use cases ask it for rows and never write SQL themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -48,13 +49,16 @@ class Repositories:
     _session: Session
 
     @classmethod
-    def bind(cls, session: Session, dialect: str) -> Repositories:
-        """The repositories of `session` (on a database of `dialect`)."""
+    def bind(
+        cls, session: Session, dialect: str, audit: Mapping[str, str] | None = None
+    ) -> Repositories:
+        """The repositories of `session` (on a database of `dialect`); `audit` goes into the
+        details of every decision recorded through them."""
         return cls(
             channels=ChannelRepository(session),
             videos=VideoRepository(session),
             distributions=DistributionRepository(session),
-            decisions=DecisionRepository(session),
+            decisions=DecisionRepository(session, audit or {}),
             runs=RunRepository(session),
             responses=StoredResponseRepository(session),
             planner_lock=PlannerLock(session, dialect),

@@ -19,10 +19,12 @@ Dec = models.Decision
 
 
 class DecisionRepository:
-    """The append-only decisions table, bound to one session."""
+    """The append-only decisions table, bound to one session; `audit` (e.g. on_behalf_of) is
+    added to the details of every decision recorded through it."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, audit: Mapping[str, str] | None = None) -> None:
         self._session = session
+        self._audit = dict(audit or {})
 
     def record(
         self,
@@ -48,7 +50,7 @@ class DecisionRepository:
             distribution_id=distribution_id,
             method=method,
             run_id=run_id,
-            details=details or {},
+            details={**(details or {}), **self._audit},
         )
         self._session.add(decision)
         return decision
@@ -77,6 +79,8 @@ class DecisionRepository:
 
     def insert_many(self, values: Sequence[Mapping[str, Any]]) -> None:
         """Inserts many decisions in one bulk statement."""
+        if values and self._audit:
+            values = [{**v, "details": {**v.get("details", {}), **self._audit}} for v in values]
         if values:
             self._session.execute(insert(Dec), list(values))
 

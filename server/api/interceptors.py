@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError, Message
 
+from server.api.access import current_audit, current_principal
 from server.api.actor import actor_label
 from server.api.status import to_status
 from server.api.validation import refuse_nul
@@ -56,6 +57,9 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
+            # A fresh principal and audit for this call (threads serve many calls in turn).
+            principal_token = current_principal.set(None)
+            audit_token = current_audit.set({})
             try:
                 if isinstance(request, _Undecodable):
                     raise InvalidArgument.one("", f"the request does not parse: {request.error}")
@@ -76,6 +80,8 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
                         actor_label(context),
                         context.peer(),
                     )
+                current_principal.reset(principal_token)
+                current_audit.reset(audit_token)
 
         return call
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from persistence.database import Database
 from persistence.repositories import Repositories
+from server.api.access import current_audit
 from server.usecases.errors import InvalidArgument
 
 T = TypeVar("T")
@@ -35,8 +36,9 @@ class Transactions:
         return self._db.unit_of_work(work, readonly=True)
 
     def write(self, work: Callable[[Repositories], T]) -> T:
-        """Runs `work` in a write transaction (retried whole on transient errors)."""
-        return self._db.unit_of_work(work)
+        """Runs `work` in a write transaction (retried whole on transient errors); every
+        decision it records carries the call's audit details (on-behalf-of)."""
+        return self._db.unit_of_work(work, audit=current_audit.get())
 
     def idempotent(
         self,

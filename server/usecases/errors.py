@@ -88,3 +88,15 @@ class DeadlineExceeded(VdistError):
     """The call ran out of time before anything was written."""
 
     reason = "DEADLINE_EXCEEDED"
+
+
+class Unauthenticated(VdistError):
+    """The call carries no credentials, or unknown ones; the message says how to authenticate."""
+
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(VdistError):
+    """The caller is known, but its role may not make this call."""
+
+    reason = "PERMISSION_DENIED"
