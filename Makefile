@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PROTO_SRC := $(wildcard protos/distribution/v1/*.proto)
 
-.PHONY: run test lint typecheck unit protos bench migrate clean
+.PHONY: run test lint typecheck unit protos bench migrate clean chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ protos: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.grpc_autodistribute --size M --repeat 3
+
+# Three replicas on a private PostgreSQL cluster under load, kill -9 and database restarts,
+# then every invariant checked in SQL (docs/operations.md, "Chaos test"). Not part of `test`.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.run $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
