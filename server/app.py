@@ -14,6 +14,7 @@ from concurrent import futures
 from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -23,10 +24,12 @@ from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from persistence import migrations
 from persistence.database import Database
+from server.api.access import AccessInterceptor, Principals, PrincipalsFileError
 from server.api.interceptors import ErrorAndLogInterceptor
 from server.api.paging import PageTokens
 from server.api.servicer import DistributionServicer
 from server.api.transactions import Transactions
+from server.api.transport import check_exposure, server_credentials
 from server.settings import Settings
 from server.usecases.publishing import OutagePolicy
 
@@ -35,7 +38,7 @@ SERVICE_NAME = svc.DESCRIPTOR.services_by_name["DistributionService"].full_name
 
 
 class CannotListen(RuntimeError):
-    """The server could not bind its address."""
+    """The server could not bind its address, or may not listen as configured."""
 
 
 class DatabaseHealth:
@@ -95,6 +98,7 @@ class RunningServer:
     health: health.HealthServicer
     db_health: DatabaseHealth
     db: Database
+    principals: Principals | None = None
 
     def stop(self, grace: float | None = None) -> None:
         """Turns health NOT_SERVING, lets in-flight calls finish within `grace`, then stops."""
@@ -127,14 +131,29 @@ def build_servicer(settings: Settings, db: Database) -> DistributionServicer:
     return DistributionServicer(Transactions(db), PageTokens(settings.page_token_secret), outages)
 
 
+def _interceptors(settings: Settings, principals: Principals | None) -> list[Any]:
+    # The first is the outermost: errors are mapped and logged around the access check.
+    chain: list[Any] = [ErrorAndLogInterceptor(access_log=settings.access_log)]
+    if principals is not None:
+        chain.append(
+            AccessInterceptor(
+                principals, reflection_requires_auth=settings.reflection_requires_auth
+            )
+        )
+    return chain
+
+
 def create_server(settings: Settings) -> RunningServer:
-    """Migrates (unless told not to), builds, binds and starts the server."""
+    """Checks the exposure, migrates (unless told not to), builds, binds and starts."""
+    check_exposure(settings)
+    credentials = server_credentials(settings)
+    principals = Principals(settings.tokens_file) if settings.tokens_file else None
     if settings.migrate_on_start:
         migrations.upgrade(settings.database_url)
     db = Database(settings.database_url)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
-        interceptors=[ErrorAndLogInterceptor(access_log=settings.access_log)],
+        interceptors=_interceptors(settings, principals),
         options=[
             # AutoDistribute plans for a whole backlog exceed gRPC's 4 MB default.
             ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -152,7 +171,10 @@ def create_server(settings: Settings) -> RunningServer:
     health_servicer = _add_health(server)
     _add_reflection(server)
     try:
-        port = server.add_insecure_port(settings.address)
+        if credentials is None:
+            port = server.add_insecure_port(settings.address)
+        else:
+            port = server.add_secure_port(settings.address, credentials)
     except RuntimeError:
         port = 0
     if port == 0:
@@ -164,7 +186,7 @@ def create_server(settings: Settings) -> RunningServer:
     server.start()
     db_health = DatabaseHealth(db, health_servicer, settings.health_probe_seconds)
     db_health.start()
-    return RunningServer(server, port, health_servicer, db_health, db)
+    return RunningServer(server, port, health_servicer, db_health, db, principals)
 
 
 def serve(settings: Settings) -> None:
@@ -183,8 +205,17 @@ def serve(settings: Settings) -> None:
         log.info("signal %d: draining for up to %.0fs", signum, settings.grace_seconds)
         stopping.set()
 
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        if running.principals is None:
+            return
+        try:
+            running.principals.reload()
+        except PrincipalsFileError as exc:
+            log.error("SIGHUP: kept the previous principals: %s", exc)
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     stopping.wait()
     running.stop(settings.grace_seconds)
     log.info("vdist stopped")

@@ -42,6 +42,17 @@ class Settings:
     health_probe_seconds: float = 5.0
     #: Migrate the schema to head when the server starts.
     migrate_on_start: bool = True
+    #: JSON file of principals (docs/operations.md, "Access"); unset: access is open.
+    tokens_file: str = ""
+    #: PEM certificate chain and key: serve TLS.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    #: PEM CA bundle: require and verify client certificates (mTLS).
+    tls_client_ca_file: str = ""
+    #: Serve a non-loopback address without a tokens file (anyone who reaches it may do anything).
+    insecure: bool = False
+    #: Reflection also needs credentials (health never does).
+    reflection_requires_auth: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -18,7 +18,7 @@ MAX_RETRY_IDS = 1000
 MAX_LOOKAHEAD = timedelta(days=7)
 
 
-def lease(request: svc.LeasePublicationsRequest) -> LeaseCommand:
+def lease(request: svc.LeasePublicationsRequest, principal: str | None) -> LeaseCommand:
     """A worker's lease request, defaults applied."""
     v = Violations()
     v.check(bool(request.worker_id.strip()), "worker_id", "required")
@@ -38,10 +38,11 @@ def lease(request: svc.LeasePublicationsRequest) -> LeaseCommand:
         lease_for=timedelta(seconds=request.lease_seconds or DEFAULT_LEASE_SECONDS),
         lookahead=lookahead or timedelta(0),
         channel_ids=tuple(request.channel_ids),
+        actor=principal,
     )
 
 
-def report(request: svc.ReportPublicationRequest) -> ReportCommand:
+def report(request: svc.ReportPublicationRequest, principal: str | None) -> ReportCommand:
     """A worker's outcome: published or failed."""
     v = Violations()
     v.identifier(request.distribution_id, "distribution_id", DISTRIBUTION_ID, "distribution")
@@ -61,7 +62,7 @@ def report(request: svc.ReportPublicationRequest) -> ReportCommand:
     else:
         f = request.failed
         result = Failed(f.error, f.retryable, f.channel_unavailable)
-    return ReportCommand(request.distribution_id, request.lease_token, result)
+    return ReportCommand(request.distribution_id, request.lease_token, result, principal)
 
 
 def retry(request: svc.RetryRequest, actor: str) -> RetryCommand:

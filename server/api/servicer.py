@@ -19,7 +19,7 @@ from server.api import parse_catalog as catalog_in
 from server.api import parse_planning as planning_in
 from server.api import parse_publishing as publishing_in
 from server.api import parse_records as records_in
-from server.api.actor import actor_of
+from server.api.actor import actor_of, principal_name
 from server.api.paging import PageQuery, PageTokens
 from server.api.transactions import Transactions
 from server.usecases import (
@@ -185,13 +185,13 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
     def LeasePublications(
         self, request: svc.LeasePublicationsRequest, context: Context
     ) -> svc.LeasePublicationsResponse:
-        command = publishing_in.lease(request)
+        command = publishing_in.lease(request, principal_name(context))
         return responses.leases(self._tx.write(lambda r: publishing.lease(r, command)))
 
     def ReportPublication(
         self, request: svc.ReportPublicationRequest, context: Context
     ) -> pb.Distribution:
-        command = publishing_in.report(request)
+        command = publishing_in.report(request, principal_name(context))
         return responses.report(
             self._tx.write(lambda r: publishing.report(r, command, self._outages))
         )

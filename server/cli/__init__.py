@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from persistence import migrations
-from server.cli import plan, worker
+from server.cli import connect, plan, worker
 from server.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -21,11 +21,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from server.api.access import PrincipalsFileError
+    from server.api.transport import UnsafeExposure
     from server.app import CannotListen, serve
 
     try:
         serve(_settings(args))
-    except CannotListen as exc:
+    except (CannotListen, UnsafeExposure, PrincipalsFileError) as exc:
         print(f"vdist serve: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -66,4 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = build_parser().parse_args(argv)
     run: Command = args.run
-    return run(args)
+    try:
+        return run(args)
+    except connect.ConnectionSettingsError as exc:
+        print(f"vdist {args.command}: {exc}", file=sys.stderr)
+        return 2

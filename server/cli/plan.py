@@ -10,12 +10,13 @@ import grpc
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from server.api.converters import dt_to_ts
+from server.cli import connect
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Registers the `plan` subcommand."""
     plan = sub.add_parser("plan", help="run AutoDistribute (a dry run unless --apply)")
-    plan.add_argument("--target", default="127.0.0.1:50051", help="vdist server host:port")
+    connect.add_arguments(plan)
     plan.add_argument("--mode", choices=["filter", "schedule"], default="filter")
     plan.add_argument(
         "--channel",
@@ -92,7 +93,7 @@ def format_plan(response: svc.AutoDistributeResponse) -> str:
 
 def run_plan(args: argparse.Namespace) -> int:
     """Calls AutoDistribute on the server and prints the table."""
-    with grpc.insecure_channel(args.target) as channel:
+    with connect.open_channel(args) as channel:
         stub = svc_grpc.DistributionServiceStub(channel)
         try:
             response = stub.AutoDistribute(build_request(args), timeout=args.time_limit * 3 + 30)

@@ -8,11 +8,13 @@ import signal
 import socket
 from typing import Any
 
+from server.cli import connect
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Registers the `worker` subcommand."""
     worker = sub.add_parser("worker", help="run an upload worker against a vdist server")
-    worker.add_argument("--target", default="127.0.0.1:50051", help="vdist server host:port")
+    connect.add_arguments(worker)
     worker.add_argument("--publisher", default="local", help="entry point in vdist.publishers")
     worker.add_argument("--folder", default="published", help="output folder (local, flaky)")
     worker.add_argument(
@@ -61,7 +63,6 @@ def _option(text: str) -> tuple[str, Any]:
 
 def run_worker(args: argparse.Namespace) -> int:
     """Runs the worker until stopped (or idle, with --until-idle) and prints its counts."""
-    import grpc
 
     from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
     from server.worker.loop import Worker
@@ -69,7 +70,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
     options = dict(_option(o) for o in args.option)
     publisher = load_publisher(args.publisher, folder=args.folder, **options)
-    with grpc.insecure_channel(args.target) as channel:
+    with connect.open_channel(args) as channel:
         worker = Worker(
             svc_grpc.DistributionServiceStub(channel),
             publisher,

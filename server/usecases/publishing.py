@@ -39,6 +39,8 @@ class LeaseCommand:
     lease_for: timedelta
     lookahead: timedelta
     channel_ids: tuple[str, ...]
+    #: The authenticated principal, recorded as the actor; None (access open): the worker id.
+    actor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class ReportCommand:
     distribution_id: str
     lease_token: str
     outcome: Published | Failed
+    #: The authenticated principal, recorded as the actor; None: the worker that leased it.
+    actor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,13 +96,17 @@ def lease(repos: Repositories, command: LeaseCommand) -> list[Lease]:
     """Leases due publications, oldest first, each to this worker alone."""
     now = utcnow()
     rows = repos.distributions.claim_due(now, command.lookahead, command.limit, command.channel_ids)
-    return [_lease_one(repos, row, command.worker_id, now, command.lease_for) for row in rows]
+    actor = command.actor or command.worker_id
+    return [
+        _lease_one(repos, row, command.worker_id, actor, now, command.lease_for) for row in rows
+    ]
 
 
 def _lease_one(
     repos: Repositories,
     row: models.Distribution,
     worker_id: str,
+    actor: str,
     now: datetime,
     lease_for: timedelta,
 ) -> Lease:
@@ -109,7 +117,7 @@ def _lease_one(
             row,
             DecisionKind.LEASE_EXPIRED,
             reason=f"lease of {row.leased_by} expired without a report; outcome unknown",
-            actor=worker_id,
+            actor=actor,
             details={"code": "LEASE_EXPIRED", "previous_worker": row.leased_by or ""},
         )
     apply(row, Event.LEASE)
@@ -120,8 +128,13 @@ def _lease_one(
         row,
         DecisionKind.LEASED,
         reason=f"leased to {worker_id} until {expires_at.isoformat()}",
-        actor=worker_id,
-        details={"code": "LEASED", "attempt": row.attempts + 1, "unconfirmed": row.unconfirmed},
+        actor=actor,
+        details={
+            "code": "LEASED",
+            "attempt": row.attempts + 1,
+            "unconfirmed": row.unconfirmed,
+            "worker_id": worker_id,
+        },
     )
     repos.flush()
     return Lease(row, token, expires_at, row.id, row.unconfirmed)
@@ -137,19 +150,20 @@ def report(repos: Repositories, command: ReportCommand, outages: OutagePolicy) -
             "worker holds it or the lease ended; the report changed nothing",
             metadata={"state": row.state},
         )
+    actor = command.actor or row.leased_by or ""
     if row.state != DistributionState.PUBLISHING:
-        return _repeated_report(repos, row, command.outcome)
+        return _repeated_report(repos, row, command.outcome, actor)
     now = utcnow()
     if isinstance(command.outcome, Published):
-        _published(repos, row, command.outcome)
+        _published(repos, row, command.outcome, actor)
     else:
-        _failed(repos, row, command.outcome, outages, now)
+        _failed(repos, row, command.outcome, outages, actor, now)
     repos.flush()
     return ReportResult(row)
 
 
 def _repeated_report(
-    repos: Repositories, row: models.Distribution, outcome: Published | Failed
+    repos: Repositories, row: models.Distribution, outcome: Published | Failed, actor: str
 ) -> ReportResult:
     """A report for a lease that was already reported (the token still matches).
 
@@ -174,7 +188,7 @@ def _repeated_report(
             DecisionKind.LATE_PUBLISHED,
             reason=f"published as {outcome.external_id or 'unknown id'} after the lease was "
             f"reported failed ({row.last_error}); the distribution stays {row.state}",
-            actor=row.leased_by or "",
+            actor=actor,
             details={
                 "code": "LATE_PUBLISHED",
                 "external_id": outcome.external_id,
@@ -202,7 +216,9 @@ def _repeated_report(
     )
 
 
-def _published(repos: Repositories, row: models.Distribution, outcome: Published) -> None:
+def _published(
+    repos: Repositories, row: models.Distribution, outcome: Published, actor: str
+) -> None:
     apply(row, Event.PUBLISHED)
     row.attempts += 1
     row.external_id = outcome.external_id
@@ -216,7 +232,7 @@ def _published(repos: Repositories, row: models.Distribution, outcome: Published
         row,
         DecisionKind.PUBLISHED,
         reason=f"published as {outcome.external_id or 'unknown id'}",
-        actor=row.leased_by or "",
+        actor=actor,
         details={
             "code": "PUBLISHED",
             "attempt": row.attempts,
@@ -232,12 +248,12 @@ def _failed(
     row: models.Distribution,
     outcome: Failed,
     outages: OutagePolicy,
+    worker: str,
     now: datetime,
 ) -> None:
     row.last_error = outcome.error
     row.lease_expires_at = None
     row.unconfirmed = False
-    worker = row.leased_by or ""
     channel = repos.channels.get(row.channel_id)
     if outcome.channel_unavailable and channel is not None:
         _channel_outage(repos, channel, outcome.error, worker, outages, now)
