@@ -91,10 +91,14 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """Owns the engine and runs units of work as retried transactions."""
 
-    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str | URL, *, echo: bool = False, on_retry: Callable[[], None] | None = None
+    ) -> None:
         self.url = make_url(url)
         self.engine = make_engine(self.url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Called before each rerun of a transaction (the retries metric).
+        self._on_retry = on_retry
 
     @property
     def dialect(self) -> str:
@@ -109,10 +113,12 @@ class Database:
         `work` must be safe to run again from the start: it is, since nothing it did survived
         the rolled-back attempt. Any other exception rolls back and surfaces.
         """
+        on_retry = self._on_retry
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(attempts),
             wait=wait_exponential_jitter(multiplier=0.02, max=1.0, jitter=0.05),
+            before_sleep=(lambda _state: on_retry()) if on_retry else None,
             reraise=True,
         )
         for attempt in retrying:

@@ -8,6 +8,7 @@ signal handling and waits.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from concurrent import futures
@@ -18,7 +19,6 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
@@ -27,13 +27,17 @@ from persistence.database import Database
 from server.api.access import AccessInterceptor, Principals, PrincipalsFileError
 from server.api.interceptors import ErrorAndLogInterceptor
 from server.api.paging import PageTokens
+from server.api.reflection import add_reflection
 from server.api.servicer import DistributionServicer
 from server.api.transactions import Transactions
 from server.api.transport import check_exposure, server_credentials
+from server.observability.metrics import MetricsEndpoint, ServerMetrics
+from server.observability.tracing import Tracing, configure_tracing
 from server.settings import Settings
 from server.usecases.publishing import OutagePolicy
 
 log = logging.getLogger(__name__)
+OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 SERVICE_NAME = svc.DESCRIPTOR.services_by_name["DistributionService"].full_name
 
 
@@ -99,12 +103,19 @@ class RunningServer:
     db_health: DatabaseHealth
     db: Database
     principals: Principals | None = None
+    metrics: ServerMetrics | None = None
+    metrics_endpoint: MetricsEndpoint | None = None
+    tracing: Tracing | None = None
 
     def stop(self, grace: float | None = None) -> None:
         """Turns health NOT_SERVING, lets in-flight calls finish within `grace`, then stops."""
         self.db_health.stop()
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.stop()
+        if self.tracing is not None:
+            self.tracing.shutdown()
         self.db.dispose()
 
 
@@ -118,22 +129,31 @@ def _add_health(server: grpc.Server) -> health.HealthServicer:
 
 def _add_reflection(server: grpc.Server) -> None:
     # grpcurl needs reflection to list and describe services without the .proto files.
-    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
-    reflection.enable_server_reflection(names, server)
+    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
 
 
-def build_servicer(settings: Settings, db: Database) -> DistributionServicer:
+def build_servicer(settings: Settings, db: Database, tracing: Tracing) -> DistributionServicer:
     """The servicer with its use cases, all on one database."""
     outages = OutagePolicy(
         cooldown=timedelta(seconds=settings.outage_cooldown_seconds),
         max_cooldown=timedelta(seconds=settings.outage_max_cooldown_seconds),
     )
-    return DistributionServicer(Transactions(db), PageTokens(settings.page_token_secret), outages)
+    return DistributionServicer(
+        Transactions(db), PageTokens(settings.page_token_secret), outages, span=tracing.span
+    )
 
 
-def _interceptors(settings: Settings, principals: Principals | None) -> list[Any]:
-    # The first is the outermost: errors are mapped and logged around the access check.
-    chain: list[Any] = [ErrorAndLogInterceptor(access_log=settings.access_log)]
+def _interceptors(
+    settings: Settings, principals: Principals | None, metrics: ServerMetrics, tracing: Tracing
+) -> list[Any]:
+    # The first is the outermost. Metrics see the final code of every call; the server span
+    # holds the access log line (its trace id); errors are mapped around the access check.
+    chain: list[Any] = [metrics.interceptor()]
+    if (span_interceptor := tracing.server_interceptor()) is not None:
+        chain.append(span_interceptor)
+    chain.append(
+        ErrorAndLogInterceptor(access_log=settings.access_log, trace_id=tracing.current_trace_id)
+    )
     if principals is not None:
         chain.append(
             AccessInterceptor(
@@ -143,17 +163,23 @@ def _interceptors(settings: Settings, principals: Principals | None) -> list[Any
     return chain
 
 
-def create_server(settings: Settings) -> RunningServer:
-    """Checks the exposure, migrates (unless told not to), builds, binds and starts."""
+def create_server(settings: Settings, *, tracing: Tracing | None = None) -> RunningServer:
+    """Checks the exposure, migrates (unless told not to), builds, binds and starts.
+
+    `tracing` replaces the one the settings describe (tests pass an in-memory exporter)."""
     check_exposure(settings)
     credentials = server_credentials(settings)
     principals = Principals(settings.tokens_file) if settings.tokens_file else None
     if settings.migrate_on_start:
         migrations.upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    metrics = ServerMetrics()
+    if tracing is None:
+        tracing = configure_tracing(settings.tracing or None, os.environ.get(OTLP_ENDPOINT_ENV))
+    db = Database(settings.database_url, on_retry=metrics.count_transaction_retry)
+    metrics.add_domain_collector(db, cache_seconds=settings.metrics_cache_seconds)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
-        interceptors=_interceptors(settings, principals),
+        interceptors=_interceptors(settings, principals, metrics, tracing),
         options=[
             # AutoDistribute plans for a whole backlog exceed gRPC's 4 MB default.
             ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -167,7 +193,9 @@ def create_server(settings: Settings) -> RunningServer:
             ("grpc.so_reuseport", 0),
         ],
     )
-    svc_grpc.add_DistributionServiceServicer_to_server(build_servicer(settings, db), server)
+    svc_grpc.add_DistributionServiceServicer_to_server(
+        build_servicer(settings, db, tracing), server
+    )
     health_servicer = _add_health(server)
     _add_reflection(server)
     try:
@@ -183,10 +211,13 @@ def create_server(settings: Settings) -> RunningServer:
             f"cannot listen on {settings.address}: the address is in use (another vdist "
             "serve?) or not an address of this machine"
         )
+    endpoint = metrics.serve(settings.metrics_address) if settings.metrics_address else None
     server.start()
     db_health = DatabaseHealth(db, health_servicer, settings.health_probe_seconds)
     db_health.start()
-    return RunningServer(server, port, health_servicer, db_health, db, principals)
+    return RunningServer(
+        server, port, health_servicer, db_health, db, principals, metrics, endpoint, tracing
+    )
 
 
 def serve(settings: Settings) -> None:

@@ -53,6 +53,14 @@ class Settings:
     insecure: bool = False
     #: Reflection also needs credentials (health never does).
     reflection_requires_auth: bool = False
+    #: host:port serving Prometheus text at /metrics (unset: no endpoint).
+    metrics_address: str = ""
+    #: Seconds the domain series (counted in SQL, the same on every replica) are cached.
+    metrics_cache_seconds: float = 5.0
+    #: `text` (one line a record) or `json` (one object a line).
+    log_format: str = "text"
+    #: `console` prints spans; with OTEL_EXPORTER_OTLP_ENDPOINT set they go there (unset: off).
+    tracing: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -35,8 +35,9 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
     refuses NUL characters in any string, maps exceptions to gRPC status (server.api.status)
     and logs one line per call."""
 
-    def __init__(self, *, access_log: bool) -> None:
+    def __init__(self, *, access_log: bool, trace_id: Callable[[], str] | None = None) -> None:
         self._access_log = access_log
+        self._trace_id = trace_id or (lambda: "")
 
     def intercept_service(
         self,
@@ -72,18 +73,41 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
                 context.abort_with_status(status)
             finally:
                 if self._access_log:
-                    log.info(
-                        "%s %s %.1fms actor=%s peer=%s",
-                        method,
-                        code.name,
-                        (time.perf_counter() - started) * 1000,
-                        actor_label(context),
-                        context.peer(),
-                    )
+                    self._log(method, code, started, request, context)
                 current_principal.reset(principal_token)
                 current_audit.reset(audit_token)
 
         return call
+
+    def _log(
+        self,
+        method: str,
+        code: grpc.StatusCode,
+        started: float,
+        request: Any,
+        context: grpc.ServicerContext,
+    ) -> None:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        principal = actor_label(context)
+        request_id = getattr(request, "request_id", "") if isinstance(request, Message) else ""
+        log.info(
+            "%s %s %.1fms actor=%s peer=%s",
+            method,
+            code.name,
+            elapsed_ms,
+            principal,
+            context.peer(),
+            # Structured fields for VDIST_LOG_FORMAT=json (never credentials).
+            extra={
+                "method": method,
+                "code": code.name,
+                "duration_ms": round(elapsed_ms, 3),
+                "principal": principal,
+                "peer": context.peer(),
+                "request_id": request_id,
+                "trace_id": self._trace_id(),
+            },
+        )
 
 
 def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:

@@ -41,10 +41,18 @@ Context: TypeAlias = grpc.ServicerContext
 class DistributionServicer(svc_grpc.DistributionServiceServicer):
     """Thin adapter from gRPC calls to the use cases."""
 
-    def __init__(self, tx: Transactions, tokens: PageTokens, outages: OutagePolicy) -> None:
+    def __init__(
+        self,
+        tx: Transactions,
+        tokens: PageTokens,
+        outages: OutagePolicy,
+        *,
+        span: autodistribute.SpanFactory = autodistribute.no_span,
+    ) -> None:
         self._tx = tx
         self._tokens = tokens
         self._outages = outages
+        self._span = span
 
     # --- catalog ---
 
@@ -119,7 +127,8 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
 
         def work(r: Repositories) -> svc.AutoDistributeResponse:
             command = planning_in.resolve(draft, context.time_remaining())
-            return responses.auto_distribute(autodistribute.auto_distribute(r, command))
+            plan = autodistribute.auto_distribute(r, command, self._span)
+            return responses.auto_distribute(plan)
 
         if draft.command.dry_run:
             return self._tx.read(work)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 
 from persistence import migrations
 from server.cli import connect, plan, worker
+from server.observability.logs import configure_logging
 from server.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -62,10 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vdist` console script."""
     settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        configure_logging(settings.log_level, settings.log_format)
+    except ValueError as exc:
+        print(f"vdist: {exc}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     run: Command = args.run
     try:

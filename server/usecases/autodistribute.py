@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from allocator.checker import check_plan
 from allocator.planning import (
     Instance,
     LivePair,
@@ -107,24 +109,38 @@ class PlanResult:
     dry_run: bool
 
 
-class _Stages:
-    """Wall time per stage of a run, for the log."""
+#: Opens a named span around a stage (tracing), e.g. `Tracing.span`; `no_span` does nothing.
+SpanFactory = Callable[[str], AbstractContextManager[Any]]
 
-    def __init__(self) -> None:
-        self._last = time.perf_counter()
+
+def no_span(_name: str) -> AbstractContextManager[Any]:
+    """A stage without tracing."""
+    return nullcontext()
+
+
+class _Stages:
+    """Each stage of a run as a span (when tracing is on) and its wall time, for the log."""
+
+    def __init__(self, span: SpanFactory) -> None:
+        self._span = span
         self.seconds: dict[str, float] = {}
 
-    def mark(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.seconds[stage] = now - self._last
-        self._last = now
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        with self._span(f"AutoDistribute.{name}"):
+            yield
+        self.seconds[name] = time.perf_counter() - started
 
     def __str__(self) -> str:
         return " ".join(f"{k}={v:.2f}s" for k, v in self.seconds.items())
 
 
-def auto_distribute(repos: Repositories, command: AutoDistributeCommand) -> PlanResult:
-    """Plans and (unless a dry run) writes the plan with its run and decisions."""
+def auto_distribute(
+    repos: Repositories, command: AutoDistributeCommand, span: SpanFactory = no_span
+) -> PlanResult:
+    """Plans and (unless a dry run) writes the plan with its run and decisions; each stage
+    (load, candidates, solve, check, rows, write) runs inside `span(name)`."""
     started = time.perf_counter()
     if not command.dry_run:
         try:
@@ -134,17 +150,20 @@ def auto_distribute(repos: Repositories, command: AutoDistributeCommand) -> Plan
                 f"another AutoDistribute run held the planner lock for {PLANNER_LOCK_WAIT}; "
                 "retry when it has finished"
             ) from exc
-    stages = _Stages()
-    scope, max_attempts = _load_scope(repos, command)
-    stages.mark("load")
-    instance = build_instance(scope)
-    stages.mark("candidates")
-    plan = solve(instance.problem)
-    stages.mark("solve")
+    stages = _Stages(span)
+    with stages.stage("load"):
+        scope, max_attempts = _load_scope(repos, command)
+    with stages.stage("candidates"):
+        instance = build_instance(scope)
+    with stages.stage("solve"):
+        plan = solve(instance.problem, check=False)
+    with stages.stage("check"):
+        # Nothing is written unless the plan passes the independent integer check.
+        check_plan(instance.problem, plan)
     run_id = str(uuid.uuid4())
-    assignments = _assignments(instance, plan, command, run_id, max_attempts)
-    skipped = [Skip(*s) for s in skipped_videos(instance, plan)]
-    stages.mark("rows")
+    with stages.stage("rows"):
+        assignments = _assignments(instance, plan, command, run_id, max_attempts)
+        skipped = [Skip(*s) for s in skipped_videos(instance, plan)]
     result = PlanResult(
         run_id=run_id,
         status=plan.status,
@@ -160,9 +179,9 @@ def auto_distribute(repos: Repositories, command: AutoDistributeCommand) -> Plan
         dry_run=command.dry_run,
     )
     if not command.dry_run:
-        _write(repos, command, instance, result)
+        with stages.stage("write"):
+            _write(repos, command, instance, result)
         result = replace(result, wall_seconds=time.perf_counter() - started)
-    stages.mark("write")
     log.info("AutoDistribute %s: %s; solver %s", run_id, stages, plan.stats)
     return result
 

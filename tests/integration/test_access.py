@@ -348,3 +348,58 @@ def test_tokens_are_never_stored_in_clear(tmp_path):
 
 
 _ = pb  # the resources module registers the message types the requests refer to
+
+
+# --- the real grpcurl, exactly as docs/operations.md shows -------------------------------------
+
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+GRPCURL = Path(sys.executable).parent / "grpcurl"
+
+
+def _doc_example(name: str) -> str:
+    text = OPERATIONS.read_text()
+    block = text.split(f"<!-- tls-example: {name} -->", 1)[1]
+    return block.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("example", ["token", "mtls"])
+def test_grpcurl_over_tls_as_the_operations_guide_shows(database_url, tmp_path, ca, example):
+    pem = _pem_files(tmp_path, ca)
+    for name, target in (
+        ("ca", "ca.pem"),
+        ("client_cert", "worker.pem"),
+        ("client_key", "worker.key"),
+    ):
+        Path(tmp_path / target).write_bytes(Path(pem[name]).read_bytes())
+    extra = {"tls_client_ca_file": pem["ca"]} if example == "mtls" else {}
+    running = _serve_tls(database_url, tmp_path, pem, **extra)
+    try:
+        script = _doc_example(example).replace("localhost:50051", f"localhost:{running.port}")
+        env = {
+            **os.environ,
+            "TOKEN": TOKENS[Role.READER],
+            "PATH": f"{GRPCURL.parent}:{os.environ['PATH']}",
+        }
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        json.loads(done.stdout or "{}")
+        unauthenticated = script.replace('-H "authorization: Bearer $TOKEN"', "")
+        if example == "token":
+            denied = subprocess.run(
+                ["bash", "-c", unauthenticated],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert "Unauthenticated" in denied.stderr
+    finally:
+        running.stop(grace=0)
