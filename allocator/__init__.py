@@ -48,6 +48,7 @@ from allocator.problem import (
     Plan,
     ProblemError,
     SolverStatus,
+    problem_digest,
 )
 from allocator.solve import solve
 
@@ -75,6 +76,7 @@ __all__ = [
     "build_instance",
     "check_plan",
     "greedy",
+    "problem_digest",
     "skip_reason",
     "solve",
     "solve_flow",
