@@ -343,7 +343,7 @@ class ChannelStats(_message.Message):
     def __init__(self, channel_id: _Optional[str] = ..., total: _Optional[int] = ..., published: _Optional[int] = ..., failed: _Optional[int] = ..., success_rate: _Optional[float] = ..., by_method: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("total", "by_state", "by_method", "success_rate", "error_rate", "retries", "channels")
+    __slots__ = ("total", "by_state", "by_method", "success_rate", "error_rate", "retries", "channels", "due_now", "oldest_due_seconds", "server_version")
     class ByStateEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -365,6 +365,9 @@ class StatsResponse(_message.Message):
     ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
     RETRIES_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    DUE_NOW_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_DUE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     total: int
     by_state: _containers.ScalarMap[str, int]
     by_method: _containers.ScalarMap[str, int]
@@ -372,7 +375,10 @@ class StatsResponse(_message.Message):
     error_rate: float
     retries: int
     channels: _containers.RepeatedCompositeFieldContainer[ChannelStats]
-    def __init__(self, total: _Optional[int] = ..., by_state: _Optional[_Mapping[str, int]] = ..., by_method: _Optional[_Mapping[str, int]] = ..., success_rate: _Optional[float] = ..., error_rate: _Optional[float] = ..., retries: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ...) -> None: ...
+    due_now: int
+    oldest_due_seconds: float
+    server_version: str
+    def __init__(self, total: _Optional[int] = ..., by_state: _Optional[_Mapping[str, int]] = ..., by_method: _Optional[_Mapping[str, int]] = ..., success_rate: _Optional[float] = ..., error_rate: _Optional[float] = ..., retries: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., due_now: _Optional[int] = ..., oldest_due_seconds: _Optional[float] = ..., server_version: _Optional[str] = ...) -> None: ...
 
 class GetRunRequest(_message.Message):
     __slots__ = ("run_id",)

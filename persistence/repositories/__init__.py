@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from persistence.repositories.catalog import ChannelRepository, VideoRepository
 from persistence.repositories.distributions import DistributionRepository
 from persistence.repositories.keyset import Page
+from persistence.repositories.metrics import MetricsQueries
 from persistence.repositories.planner_lock import PlannerLock, PlannerLockTimeout
 from persistence.repositories.records import (
     DecisionRepository,
@@ -46,6 +47,7 @@ class Repositories:
     runs: RunRepository
     responses: StoredResponseRepository
     planner_lock: PlannerLock
+    metrics: MetricsQueries
     _session: Session
 
     @classmethod
@@ -62,6 +64,7 @@ class Repositories:
             runs=RunRepository(session),
             responses=StoredResponseRepository(session),
             planner_lock=PlannerLock(session, dialect),
+            metrics=MetricsQueries(session),
             _session=session,
         )
 

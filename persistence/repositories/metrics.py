@@ -103,19 +103,23 @@ class MetricsQueries:
         counted = {str(state): int(n) for state, n in rows}
         return {s.value: counted.get(s.value, 0) for s in DistributionState}
 
-    def publications_due(self, now: datetime) -> tuple[int, float]:
-        """(how many, age in seconds of the oldest) SCHEDULED publications are due at `now`.
+    def publications_due(self, now: datetime, channel_ids: Sequence[str] = ()) -> tuple[int, float]:
+        """(how many, age in seconds of the oldest) SCHEDULED publications are due at `now`
+        (on `channel_ids`, or every channel when empty).
 
         Due as in DistributionRepository.claim_due without lookahead: SCHEDULED at or before
         now, past any backoff (next_attempt_at null or <= now), on an active channel that is
         available or whose outage has ended.
         """
-        count, oldest = self._session.execute(
+        query = (
             select(func.count(), func.min(D.scheduled_at))
             .select_from(D)
             .join(C, C.id == D.channel_id)
             .where(_due(now), _channel_available(now))
-        ).one()
+        )
+        if channel_ids:
+            query = query.where(D.channel_id.in_(channel_ids))
+        count, oldest = self._session.execute(query).one()
         age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
         return int(count), age
 

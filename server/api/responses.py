@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version as _version
+
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
 from persistence import models
@@ -14,6 +16,7 @@ from server.usecases.publishing import Lease, ReportResult
 from server.usecases.retry import RetryResult
 from server.usecases.stats import StatsResult
 
+VERSION = _version("vdist")
 #: Assignments and skips carried in an AutoDistribute answer; ListDistributions and
 #: ListDecisions (by run_id) page the rest.
 RESPONSE_ITEMS = 1000
@@ -128,6 +131,9 @@ def stats(result: StatsResult) -> svc.StatsResponse:
         success_rate=overall.success_rate,
         error_rate=result.error_rate,
         retries=result.retries,
+        due_now=result.due_now,
+        oldest_due_seconds=result.oldest_due_seconds,
+        server_version=VERSION,
     )
     for channel_id, counts in result.channels.items():
         response.channels.add(

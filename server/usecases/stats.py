@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from persistence.base import utcnow
 from persistence.enums import DecisionKind, DistributionState
 from persistence.repositories import Repositories
 from server.usecases import lookups
@@ -72,6 +73,8 @@ class StatsResult:
     channels: dict[str, Counts]
     error_rate: float
     retries: int
+    due_now: int
+    oldest_due_seconds: float
 
 
 def stats(repos: Repositories, query: StatsQuery) -> StatsResult:
@@ -86,11 +89,14 @@ def stats(repos: Repositories, query: StatsQuery) -> StatsResult:
         channels.setdefault(channel_id, Counts()).add(state, method, count)
     by_kind = repos.decisions.kind_counts((*_REPORT_KINDS, K.RETRIED), *scope)
     all_reports = sum(by_kind.get(k, 0) for k in _REPORT_KINDS)
+    due, oldest = repos.metrics.publications_due(utcnow(), query.channel_ids)
     return StatsResult(
         overall=overall,
         channels=dict(sorted(channels.items())),
         error_rate=_rate(sum(by_kind.get(k, 0) for k in _ERROR_KINDS), all_reports),
         retries=sum(by_kind.get(k, 0) for k in _RETRY_KINDS),
+        due_now=due,
+        oldest_due_seconds=oldest,
     )
 
 

@@ -102,6 +102,9 @@ def test_metrics_after_real_calls(observed):
     assert _value(samples, "vdist_distributions", state="SCHEDULED") == 2
     assert _value(samples, "vdist_publications_due") == 1  # the forced one, due now
     assert _value(samples, "vdist_channels_unavailable") == 0
+    stats = server.stub.Stats(svc.StatsRequest(channel_ids=["m-1"]))
+    assert (stats.due_now, stats.total) == (1, 2)
+    assert stats.oldest_due_seconds >= 0 and stats.server_version
 
     leases = server.stub.LeasePublications(svc.LeasePublicationsRequest(worker_id="w")).leases
     server.stub.ReportPublication(
