@@ -25,7 +25,7 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any
 
 import grpc
 
+from server.unary import Behaviour, UnaryInterceptor
 from server.usecases.errors import PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ def _parse(path: Path) -> tuple[list[tuple[bytes, Principal]], dict[str, Princip
     return tokens, names
 
 
-class AccessInterceptor(grpc.ServerInterceptor):
+class AccessInterceptor(UnaryInterceptor):
     """Resolves the caller's principal and checks the role table before any handler runs.
 
     Health is always open; reflection is open unless `reflection_requires_auth`. It must sit
@@ -195,21 +196,19 @@ class AccessInterceptor(grpc.ServerInterceptor):
         self._principals = principals
         self._reflection_requires_auth = reflection_requires_auth
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
+    def other(
+        self, method: str, handler: grpc.RpcMethodHandler | None
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
-        if handler is None or method.startswith(HEALTH_PREFIX):
-            return handler
-        if method.startswith(REFLECTION_PREFIXES):
+        """Reflection streams: open, or guarded when reflection requires auth."""
+        if handler is not None and method.startswith(REFLECTION_PREFIXES):
             return self._guard_stream(handler) if self._reflection_requires_auth else handler
-        if handler.unary_unary is None:
-            return handler
+        return handler
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        """The role check around a unary call (health is always open)."""
+        if method.startswith(HEALTH_PREFIX):
+            return behaviour
         short = method.rsplit("/", 1)[-1]
-        behaviour = handler.unary_unary
 
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             principal = self.authenticate(context)
@@ -227,11 +226,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
             current_audit.set({"on_behalf_of": header} if header else {})
             return behaviour(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            call,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return call
 
     def authenticate(self, context: grpc.ServicerContext) -> Principal:
         """The caller's principal, or Unauthenticated saying how to authenticate."""

@@ -18,6 +18,7 @@ from server.api.access import current_audit, current_principal
 from server.api.actor import actor_label
 from server.api.status import to_status
 from server.api.validation import refuse_nul
+from server.unary import Behaviour, UnaryInterceptor
 from server.usecases.errors import InvalidArgument
 
 log = logging.getLogger("vdist.access")
@@ -30,7 +31,7 @@ class _Undecodable:
     error: str
 
 
-class ErrorAndLogInterceptor(grpc.ServerInterceptor):
+class ErrorAndLogInterceptor(UnaryInterceptor):
     """Decodes requests (bytes that do not parse answer INVALID_ARGUMENT, not INTERNAL),
     refuses NUL characters in any string, maps exceptions to gRPC status (server.api.status)
     and logs one line per call."""
@@ -39,22 +40,13 @@ class ErrorAndLogInterceptor(grpc.ServerInterceptor):
         self._access_log = access_log
         self._trace_id = trace_id or (lambda: "")
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        method = handler_call_details.method  # type: ignore[attr-defined]
-        return grpc.unary_unary_rpc_method_handler(
-            self._wrap(method, handler.unary_unary),
-            request_deserializer=_tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
-        )
+    def deserializer(
+        self, deserializer: Callable[[bytes], Any] | None
+    ) -> Callable[[bytes], Any] | None:
+        """The handler's deserializer, answering _Undecodable for bytes it cannot parse."""
+        return _tolerant(deserializer)
 
-    def _wrap(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Any:
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK

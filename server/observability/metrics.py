@@ -49,6 +49,7 @@ from prometheus_client.utils import floatToGoString
 
 from persistence.database import Database
 from persistence.repositories.metrics import HistogramCounts, MetricsQueries, MetricsSnapshot
+from server.unary import Behaviour, UnaryInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -165,33 +166,12 @@ def split_address(address: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-class _MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class _MetricsInterceptor(UnaryInterceptor):
     def __init__(self, metrics: ServerMetrics) -> None:
         self._metrics = metrics
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        if (
-            handler is None
-            or handler.request_streaming
-            or handler.response_streaming
-            or handler.unary_unary is None
-        ):
-            return handler
-        service, method = _split_method(handler_call_details.method)
-        return grpc.unary_unary_rpc_method_handler(
-            self._wrap(service, method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    def _wrap(
-        self, service: str, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any]
-    ) -> Callable[[Any, grpc.ServicerContext], Any]:
+    def wrap(self, full_method: str, behaviour: Behaviour) -> Behaviour:
+        service, method = _split_method(full_method)
         m = self._metrics
         started = m.started.labels(_UNARY, service, method)
         handling = m.handling.labels(_UNARY, service, method)

@@ -35,6 +35,8 @@ import grpc
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
+from server.unary import is_unary, rewrap
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -152,18 +154,10 @@ class _UnaryTracingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
-        if (
-            handler is None
-            or handler.request_streaming
-            or handler.response_streaming
-            or handler.unary_unary is None
-        ):
+        if not is_unary(handler):
             return handler
-        recorded = grpc.unary_unary_rpc_method_handler(
-            _record_status(handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        assert handler is not None  # is_unary said so
+        recorded = rewrap(handler, _record_status(handler.unary_unary))
         return self._inner.intercept_service(lambda _details: recorded, handler_call_details)
 
 
