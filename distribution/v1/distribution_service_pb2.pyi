@@ -162,7 +162,7 @@ class AssignResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[AssignResult, _Mapping]]] = ...) -> None: ...
 
 class AutoDistributeRequest(_message.Message):
-    __slots__ = ("mode", "video_ids", "channel_ids", "horizon_start", "horizon_end", "max_channels_per_video", "min_score", "time_limit_seconds", "dry_run", "request_id", "min_hours_between")
+    __slots__ = ("mode", "video_ids", "channel_ids", "horizon_start", "horizon_end", "max_channels_per_video", "min_score", "time_limit_seconds", "dry_run", "request_id", "min_hours_between", "expected_input_digest")
     MODE_FIELD_NUMBER: _ClassVar[int]
     VIDEO_IDS_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +174,7 @@ class AutoDistributeRequest(_message.Message):
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MIN_HOURS_BETWEEN_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     mode: AutoDistributeMode
     video_ids: _containers.RepeatedScalarFieldContainer[str]
     channel_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -185,7 +186,8 @@ class AutoDistributeRequest(_message.Message):
     dry_run: bool
     request_id: str
     min_hours_between: int
-    def __init__(self, mode: _Optional[_Union[AutoDistributeMode, str]] = ..., video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ..., horizon_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_channels_per_video: _Optional[int] = ..., min_score: _Optional[int] = ..., time_limit_seconds: _Optional[float] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ..., min_hours_between: _Optional[int] = ...) -> None: ...
+    expected_input_digest: str
+    def __init__(self, mode: _Optional[_Union[AutoDistributeMode, str]] = ..., video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ..., horizon_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_channels_per_video: _Optional[int] = ..., min_score: _Optional[int] = ..., time_limit_seconds: _Optional[float] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ..., min_hours_between: _Optional[int] = ..., expected_input_digest: _Optional[str] = ...) -> None: ...
 
 class SkipReason(_message.Message):
     __slots__ = ("video_id", "channel_id", "reason", "code")
@@ -200,7 +202,7 @@ class SkipReason(_message.Message):
     def __init__(self, video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., reason: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class AutoDistributeResponse(_message.Message):
-    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels")
+    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels", "input_digest")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SOLVER_STATUS_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
@@ -216,6 +218,7 @@ class AutoDistributeResponse(_message.Message):
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     solver_status: SolverStatus
     objective: int
@@ -231,7 +234,8 @@ class AutoDistributeResponse(_message.Message):
     truncated: bool
     dry_run: bool
     channels: _containers.RepeatedCompositeFieldContainer[ChannelPlan]
-    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ...) -> None: ...
+    input_digest: str
+    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ..., input_digest: _Optional[str] = ...) -> None: ...
 
 class ChannelPlan(_message.Message):
     __slots__ = ("channel_id", "free_slots", "filled", "total_score")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ MAX_HORIZON = timedelta(days=62)
 DEFAULT_TIME_LIMIT = 30.0
 MAX_TIME_LIMIT = 600.0
 MAX_VIDEO_IDS = 200_000
+DIGEST = re.compile(r"[0-9a-f]{64}")
 #: Share of the call's remaining deadline the solver may use; the rest is for loading and writing.
 DEADLINE_SHARE = 0.5
 
@@ -121,6 +123,12 @@ def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft
     )
     v.check(0 <= request.min_hours_between <= 24 * 62, "min_hours_between", "must be 0..1488")
     validate_request_id(request.request_id, v)
+    if request.expected_input_digest:
+        v.check(
+            DIGEST.fullmatch(request.expected_input_digest) is not None,
+            "expected_input_digest",
+            "the input_digest of a dry run: 64 lowercase hex digits",
+        )
     v.raise_if_any()
     mode = Mode.FILTER if request.mode == svc.AUTO_DISTRIBUTE_MODE_FILTER else Mode.SCHEDULE
     command = AutoDistributeCommand(
@@ -136,6 +144,7 @@ def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft
         dry_run=request.dry_run,
         actor=actor,
         parameters=json_format.MessageToDict(request, preserving_proto_field_name=True),
+        expected_input_digest=request.expected_input_digest,
     )
     return PlanDraft(command, start, end)
 

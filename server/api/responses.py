@@ -72,6 +72,7 @@ def auto_distribute(result: PlanResult) -> svc.AutoDistributeResponse:
         truncated=max(len(result.assignments), len(result.skipped)) > RESPONSE_ITEMS,
         dry_run=result.dry_run,
         wall_seconds=result.wall_seconds,
+        input_digest=result.input_digest,
     )
     for c in result.channels:
         response.channels.add(

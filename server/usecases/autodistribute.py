@@ -8,6 +8,7 @@ or not at all (invariants 3 and 4); dry runs read only.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -28,7 +29,7 @@ from allocator.planning import (
     planned_pairs,
     skipped_videos,
 )
-from allocator.problem import Mode, Plan, SolverStatus
+from allocator.problem import Mode, Plan, SolverStatus, problem_digest
 from allocator.solve import solve
 from persistence import models
 from persistence.base import utcnow
@@ -62,6 +63,8 @@ class AutoDistributeCommand:
     dry_run: bool
     actor: str
     parameters: Mapping[str, Any]
+    #: A dry run's input_digest that this run must match (empty: no check).
+    expected_input_digest: str = ""
 
     @property
     def method(self) -> DistributionMethod:
@@ -107,6 +110,7 @@ class PlanResult:
     channels: list[ChannelFill]
     wall_seconds: float
     dry_run: bool
+    input_digest: str
 
 
 #: Opens a named span around a stage (tracing), e.g. `Tracing.span`; `no_span` does nothing.
@@ -155,6 +159,13 @@ def auto_distribute(
         scope, max_attempts = _load_scope(repos, command)
     with stages.stage("candidates"):
         instance = build_instance(scope)
+        digest = input_digest(instance)
+    if command.expected_input_digest and command.expected_input_digest != digest:
+        raise Aborted(
+            "the inputs changed since the dry run (its input_digest was "
+            f"{command.expected_input_digest[:12]}..., now {digest[:12]}...): a video, channel, "
+            "free slot or live distribution differs; nothing was written. Run the dry run again"
+        )
     with stages.stage("solve"):
         plan = solve(instance.problem, check=False)
     with stages.stage("check"):
@@ -177,6 +188,7 @@ def auto_distribute(
         channels=_channel_fill(instance, plan),
         wall_seconds=time.perf_counter() - started,
         dry_run=command.dry_run,
+        input_digest=digest,
     )
     if not command.dry_run:
         with stages.stage("write"):
@@ -184,6 +196,15 @@ def auto_distribute(
         result = replace(result, wall_seconds=time.perf_counter() - started)
     log.info("AutoDistribute %s: %s; solver %s", run_id, stages, plan.stats)
     return result
+
+
+def input_digest(instance: Instance) -> str:
+    """The problem's digest together with the ids its indices stand for, so that equal digests
+    mean equal plans of the same videos on the same channels."""
+    h = hashlib.sha256(problem_digest(instance.problem).encode())
+    for ids in ([v.id for v in instance.videos], [c.id for c in instance.channels]):
+        h.update(b"\x00".join(i.encode() for i in ids) + b"\x01")
+    return h.hexdigest()
 
 
 def _load_scope(
