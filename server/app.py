@@ -221,8 +221,29 @@ def create_server(settings: Settings, *, tracing: Tracing | None = None) -> Runn
 
 
 def serve(settings: Settings) -> None:
-    """Runs the server until SIGTERM or SIGINT, then drains in-flight calls and exits."""
+    """Runs the server until SIGTERM or SIGINT, then drains in-flight calls and exits; SIGHUP
+    re-reads the tokens file. The handlers are in place before the port opens, so a signal
+    sent as soon as the server answers is never lost (SIGHUP's default would end the process)."""
+    stopping = threading.Event()
+    started: list[RunningServer] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: draining for up to %.0fs", signum, settings.grace_seconds)
+        stopping.set()
+
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        if not started or started[0].principals is None:
+            return
+        try:
+            started[0].principals.reload()
+        except PrincipalsFileError as exc:
+            log.error("SIGHUP: kept the previous principals: %s", exc)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     running = create_server(settings)
+    started.append(running)
     host = settings.address.rsplit(":", 1)[0]
     log.info(
         "vdist serving on %s:%d (database %s)",
@@ -230,23 +251,6 @@ def serve(settings: Settings) -> None:
         running.port,
         running.db.url.render_as_string(hide_password=True),
     )
-    stopping = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d: draining for up to %.0fs", signum, settings.grace_seconds)
-        stopping.set()
-
-    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
-        if running.principals is None:
-            return
-        try:
-            running.principals.reload()
-        except PrincipalsFileError as exc:
-            log.error("SIGHUP: kept the previous principals: %s", exc)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_hangup)
     stopping.wait()
     running.stop(settings.grace_seconds)
     log.info("vdist stopped")
