@@ -45,6 +45,7 @@ class LpResult:
     duals: DualCertificate
     candidate_dual: Int64Array  # scaled dual of each candidate's "<= 1" (row or column bound)
     seconds: float
+    iterations: int = 0  # HiGHS simplex iterations (deterministic: a measure of its work)
 
 
 def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int = 0) -> LpResult:
@@ -61,6 +62,7 @@ def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int =
         y = np.zeros(len(matrix.row_rhs))
         ub = np.zeros(0)
         value = 0.0
+        iterations = 0
     else:
         res = linprog(
             -weight,
@@ -74,6 +76,7 @@ def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int =
         y = np.maximum(0.0, -np.asarray(res.ineqlin.marginals))
         ub = np.maximum(0.0, -np.asarray(res.upper.marginals))
         value = float(-res.fun)
+        iterations = int(res.nit)
     scaled = np.rint(y * LP_DENOMINATOR).astype(np.int64)
     kinds, keys = matrix.row_kind, matrix.row_key
 
@@ -84,7 +87,7 @@ def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int =
         return out
 
     g_sel = kinds == ROW_GROUP
-    g_order = np.argsort(keys[g_sel])
+    g_order = np.argsort(keys[g_sel], kind="stable")
     sp_sel = kinds == ROW_SPACING
     duals = DualCertificate(
         denominator=LP_DENOMINATOR,
@@ -110,6 +113,7 @@ def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int =
         duals=duals,
         candidate_dual=cand_dual,
         seconds=time.perf_counter() - t0,
+        iterations=iterations,
     )
 
 

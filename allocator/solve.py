@@ -9,23 +9,35 @@ Without min_hours_between the core is a min-cost flow, so:
    reduced-cost fixing excludes (at gap 0, every column that is not complementary-slack with
    the certificate: at most the 20-25% of columns that can be part of an optimum), the flow
    optimum as a complete hint and the certified bound on its objective domain, and no presolve
-   (which would be all the work left: 28 s on M against 0.14 s). A better solution, which
-   cannot exist when the certificate holds, would replace the flow's.
+   (which would be all the work left: 28 s on M against 0.14 s). Its answer is not taken:
+   nothing beats a certified optimum, and an equally good other plan does not replace the
+   flow's. (Only when the certificate does not close, CP-SAT runs deterministically and a
+   strictly better plan would replace the flow's.)
 
 When the flow is only a relaxation (same-source videos with different windows on one channel
 whose chosen members do not fit their own windows, or min_hours_between for videos that can
 be used twice), `_solve_relaxed` runs: feasible starts (greedy, the flow's choice placed in
 score order, and the choices of the flow and of the *spaced* flow placed with spacing in
 mind), the LP relaxation by column generation over candidates and, for timed candidates, over
-their slot columns (HiGHS, priced with the same reduced costs) while less than 5% of
-the time limit has gone, the best of three certificates (flow, LP, and the spaced flow: the
+their slot columns (HiGHS, priced with the same reduced costs) until its rounds have cost 2%
+of the time limit, the best of three certificates (flow, LP, and the spaced flow: the
 flow with each video's capacity cut to the uses min_hours_between leaves it, its duals moved
 onto covering spacing rows, `allocator.spaced_flow`), then CP-SAT (`allocator.cpsat`) from
-the best start on the columns that reduced-cost fixing keeps, for a short share of the time
-left, and, unless that proved the restricted model optimal, a large-neighbourhood search
-(`allocator.lns`: two channels at a time re-solved by CP-SAT, everything else kept as pins)
-until the time limit. Timed candidates keep the slot CP-SAT picked; the others are placed by
-slotting.
+the best start on the columns that reduced-cost fixing keeps, for 5% of the time limit, and,
+unless that proved the restricted model optimal or the plan meets the bound, a
+large-neighbourhood search (`allocator.lns`: two channels at a time re-solved by CP-SAT,
+everything else kept as pins) until 80% of the time limit, a fixed point or the bound. Timed
+candidates keep the slot CP-SAT picked; the others are placed by slotting.
+
+Determinism. The plan is a function of the problem and its time limit (not of `num_workers`,
+the machine's speed, the process or the hash seed): every ordering has an index tie-break,
+the flow (`SimpleMinCostFlow`) and HiGHS are deterministic, every CP-SAT run whose answer can
+become the plan is a single-worker run with a fixed seed and a budget in deterministic time,
+and LNS visits its neighbourhoods in a fixed order. "Time" above is the deterministic work of
+`allocator.cpsat._Clock` (about seconds of the 2-core reference machine, unloaded); the wall
+clock only caps it, and `plan.stats["wall_clock_cut"]` says whether it did. Among plans of
+equal value the first one found wins: the starts in the order above, then CP-SAT's and LNS's
+answers only when strictly better.
 
 Every plan goes through `allocator.checker.check_plan` before it is returned. A status of
 OPTIMAL means that the *certified* bound equals the objective, not only that CP-SAT said so on
@@ -40,12 +52,12 @@ from typing import Any
 import numpy as np
 
 from allocator.checker import check_plan
-from allocator.cpsat import _better, _Clock, _run_cp
+from allocator.cpsat import _better, _Clock, _run_cp, _weighted
 from allocator.flow import fill_weight
 from allocator.greedy import greedy, place_in_order, spread_repair
-from allocator.lns import _lns
-from allocator.lp import sample_timed_pairs, solve_lp, timed_pair_violators
-from allocator.model_matrix import build_matrix
+from allocator.lns import _LNS_SHARE, _lns
+from allocator.lp import LpResult, sample_timed_pairs, solve_lp, timed_pair_violators
+from allocator.model_matrix import ModelMatrix, build_matrix
 from allocator.problem import (
     AllocationProblem,
     DualCertificate,
@@ -61,10 +73,21 @@ from allocator.spaced_flow import spaced_flow_certificate
 
 _MAX_LP_ROUNDS = 30
 _SAMPLE_SLOTS = 2  # initial slot columns per timed candidate (LP time grows fast with more)
-# Column generation stops when less than this share of the time limit is left (staggered: the
-# LP certificate never beat the spaced flow's, and LNS makes better use of the time).
-_LP_SHARE = 0.95
-_CP_SHARE = 0.05  # of the time left after the LP, for CP-SAT on the whole model before LNS
+# Column generation stops once its LP rounds have cost this share of the time limit in work
+# units (staggered: the LP certificate never beat the spaced flow's, and LNS makes better use
+# of the time), or, as a wall-clock cap, once this share of the limit has gone.
+_LP_SHARE = 0.02
+_LP_WALL_SHARE = 0.5
+# Work units of an LP round (HiGHS dual simplex through scipy, measured on spacing instances
+# from 400 to 7,000 rows: 5 ms plus 17-25 ns per simplex iteration and row).
+_LP_FIXED_UNITS = 0.005
+_LP_ITERATION_ROWS_PER_UNIT = 50_000_000.0
+# Work units of the starting plans (measured: 0.6 us per repair step from 2.4k to 8.6k
+# candidates; the spaced flow 30-45 us per candidate).
+_REPAIR_STEPS_PER_UNIT = 1_600_000.0
+_SPACED_CANDIDATES_PER_UNIT = 28_000.0
+_CP_SHARE = 0.05  # of the time limit, for CP-SAT on the whole model before LNS
+_CP_CONFIRM_SHARE = 0.9  # of the time limit, for CP-SAT on an uncertified flow optimum
 _SPREAD_PHASES = tuple(i / 10 for i in range(10))
 
 
@@ -73,6 +96,18 @@ def solve(problem: AllocationProblem, *, use_cpsat: bool = True, check: bool = T
 
     use_cpsat=False stops after the flow (or the repaired flow choice with spacing).
     check=False skips the independent checker (tests and benchmarks time it separately).
+
+    The same problem (equal `allocator.problem.problem_digest`) and time limit give:
+
+    * the same plan, status and bounds whenever the wall clock did not cut the solve
+      (`plan.stats["wall_clock_cut"]` False), OPTIMAL or FEASIBLE alike: every decision is
+      taken on deterministic budgets (see the module docstring);
+    * the same plan whenever it is OPTIMAL, even after a cut: a certified flow optimum is
+      always the flow's own plan, and otherwise a cut stops the search, so a cut run returns
+      one of the plans the uncut search passed through, and an optimal one is never replaced.
+
+    Only a FEASIBLE plan of a cut run (a loaded machine, with a limit its deterministic budget
+    does not fit in) may differ, and an OPTIMAL run's bound equals its objective either way.
     """
     clock = _Clock(problem.time_limit_seconds)
     stats: dict[str, Any] = {"candidates": problem.num_candidates}
@@ -91,6 +126,7 @@ def solve(problem: AllocationProblem, *, use_cpsat: bool = True, check: bool = T
         plan = _solve_flow_shaped(problem, pruned, clock, stats, use_cpsat)
     if plan is None:
         plan = _solve_relaxed(problem, pruned, clock, stats, use_cpsat)
+    stats.update(work_units=clock.work, wall_clock_cut=clock.cut)
     if check:
         t0 = time.perf_counter()
         check_plan(problem, plan)
@@ -119,11 +155,19 @@ def _solve_flow_shaped(
         stats["flow_fits"] = False
         return None
     stats["slotting_s"] = time.perf_counter() - t0
+    # Certified (the usual case): no plan is better, and the flow's is the canonical optimum,
+    # so CP-SAT only confirms and its answer is not taken (it could be an equally good other
+    # plan). Otherwise CP-SAT runs deterministically and a strictly better answer replaces it.
+    certified = pruned.weighted_bound <= flow.weighted
+    stats["flow_certified"] = certified
     if use_cpsat:
         matrix = build_matrix(p, pruned.kept)
         fill = flow.filled if p.mode is Mode.SCHEDULE else None
-        found = _run_cp(p, matrix, best, fill, pruned.weighted_bound, flow.duals, clock, stats)
-        if found is not None and _better(p, found, best):
+        units = None if certified else clock.budget(_CP_CONFIRM_SHARE)
+        found = _run_cp(
+            p, matrix, best, fill, pruned.weighted_bound, flow.duals, clock, stats, units=units
+        )
+        if not certified and found is not None and _better(p, found, best):
             best = found
     return _plan(p, best, pruned.weighted_bound, flow.duals, stats)
 
@@ -156,6 +200,8 @@ def _solve_relaxed(
             start = other
     best: tuple[Int64Array, Int64Array] = (start.candidate, start.slot)
     stats["hint_s"] = time.perf_counter() - t0
+    repairs = len(phases) * (1 if spaced is None else 2)
+    clock.charge(_start_units(p, flow.chosen, repairs, spaced is not None))
 
     keep = np.zeros(p.num_candidates, bool)
     keep[pruned.kept] = True
@@ -168,18 +214,25 @@ def _solve_relaxed(
     pair_cand = [s_cand, best[0]]
     pair_slot = [s_slot, best[1]]
     rounds = 0
+    lp_units = 0.0
     while True:
         rounds += 1
         pairs = (np.concatenate(pair_cand), np.concatenate(pair_slot))
         matrix = build_matrix(p, np.flatnonzero(keep), pairs)
         lp = solve_lp(p, matrix, big_m)
+        units = _lp_units(matrix, lp)
+        lp_units += units
+        clock.charge(units)
         dropped = np.flatnonzero(~keep)
         rc = reduced_costs(p, lp.duals, dropped)
         violators = dropped[rc > 0]
         new_cand, new_slot = timed_pair_violators(p, matrix, lp, per_candidate=1)
         if (len(violators) == 0 and len(new_cand) == 0) or rounds >= _MAX_LP_ROUNDS:
             break
-        if clock.left() < _LP_SHARE * clock.limit:
+        if lp_units >= _LP_SHARE * clock.limit:
+            break
+        if clock.left() < (1 - _LP_WALL_SHARE) * clock.limit:
+            clock.cut = True  # the wall cap, not the budget: nothing after may change the plan
             break
         keep[violators] = True
         v_cand, v_slot = sample_timed_pairs(p, violators, _SAMPLE_SLOTS)
@@ -207,16 +260,34 @@ def _solve_relaxed(
         options.append((-((-s_total) // s_cert.denominator), s_cert, s_total))
         stats.update(spaced_bound=options[-1][0], spaced_s=s_seconds)
     bound, cert, total = min(options, key=lambda o: o[0])
-    if use_cpsat:
-        found = _run_cp(
-            p, matrix, best, None, total, cert, clock, stats, seconds=_CP_SHARE * clock.left()
-        )
+    stats["lp_units"] = lp_units
+    if use_cpsat and not clock.cut:
+        units = max(0.0, min(_CP_SHARE * clock.limit, clock.budget(_LNS_SHARE)))
+        found = _run_cp(p, matrix, best, None, total, cert, clock, stats, units=units)
         if found is not None and _better(p, found, best):
             best = found
-        proven = int(p.cand_score[best[0]].sum()) >= bound
-        if not proven and stats.get("cp_status") != "OPTIMAL":
-            best = _lns(p, best, clock, stats)
+        proven = _weighted(p, best, big_m) >= bound
+        if not proven and stats.get("cp_status") != "OPTIMAL" and not clock.cut:
+            best = _lns(p, best, clock, stats, target=bound)
     return _plan(p, best, bound, cert, stats)
+
+
+def _start_units(p: AllocationProblem, chosen: Int64Array, repairs: int, spaced: bool) -> float:
+    """Work units charged for the starting plans.
+
+    Each spread repair walks the window of every chosen pair and then offers the free slots
+    to every candidate; the spaced flow is one more pruned flow.
+    """
+    lo, hi = p.slot_range(chosen)
+    steps = repairs * (int((hi - lo).sum()) + p.num_candidates) + 2 * p.num_candidates
+    return steps / _REPAIR_STEPS_PER_UNIT + (
+        p.num_candidates / _SPACED_CANDIDATES_PER_UNIT if spaced else 0.0
+    )
+
+
+def _lp_units(matrix: ModelMatrix, lp: LpResult) -> float:
+    """Work units charged for one LP round: a fixed part and simplex iterations x rows."""
+    return _LP_FIXED_UNITS + lp.iterations * matrix.rows.shape[0] / _LP_ITERATION_ROWS_PER_UNIT
 
 
 def _plan(
