@@ -148,6 +148,12 @@ class Database:
                 session.flush()
                 return result
 
+    def ping(self) -> None:
+        """One `SELECT 1` in a read-only transaction (on SQLite a deferred BEGIN, so that it
+        never waits behind a writer); raises when the database cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_READONLY_OPTION: True}).exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         """Closes every pooled connection."""
         self.engine.dispose()

@@ -73,8 +73,7 @@ class DatabaseHealth:
     def probe(self) -> bool:
         """One `SELECT 1`; sets the health status from its outcome and returns it."""
         try:
-            with self._db.engine.connect() as conn:
-                conn.exec_driver_sql("SELECT 1")
+            self._db.ping()
             ok = True
         except Exception as exc:  # any failure to reach the database means not serving
             log.warning("database health probe failed: %s", exc)
@@ -108,9 +107,12 @@ class RunningServer:
     tracing: Tracing | None = None
 
     def stop(self, grace: float | None = None) -> None:
-        """Turns health NOT_SERVING, lets in-flight calls finish within `grace`, then stops."""
-        self.db_health.stop()
+        """Turns health NOT_SERVING, lets in-flight calls finish within `grace`, then stops.
+
+        Health turns first: stopping the probe waits for a probe in flight, and the balancer
+        must route new calls elsewhere at once (a set() after this is ignored)."""
         self.health.enter_graceful_shutdown()
+        self.db_health.stop()
         self.server.stop(grace).wait()
         if self.metrics_endpoint is not None:
             self.metrics_endpoint.stop()
