@@ -25,6 +25,7 @@ always reach the modules), never `allocator.solve.<name>`.
 """
 
 from allocator.checker import check_plan
+from allocator.digest import problem_digest
 from allocator.domain import (
     Channel,
     ContentFilters,
@@ -48,7 +49,6 @@ from allocator.problem import (
     Plan,
     ProblemError,
     SolverStatus,
-    problem_digest,
 )
 from allocator.solve import solve
 

@@ -97,7 +97,7 @@ def solve(problem: AllocationProblem, *, use_cpsat: bool = True, check: bool = T
     use_cpsat=False stops after the flow (or the repaired flow choice with spacing).
     check=False skips the independent checker (tests and benchmarks time it separately).
 
-    The same problem (equal `allocator.problem.problem_digest`) and time limit give:
+    The same problem (equal `allocator.digest.problem_digest`) and time limit give:
 
     * the same plan, status and bounds whenever the wall clock did not cut the solve
       (`plan.stats["wall_clock_cut"]` False), OPTIMAL or FEASIBLE alike: every decision is

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from allocator.checker import check_plan
+from allocator.digest import problem_digest
 from allocator.planning import (
     Instance,
     LivePair,
@@ -29,7 +30,7 @@ from allocator.planning import (
     planned_pairs,
     skipped_videos,
 )
-from allocator.problem import Mode, Plan, SolverStatus, problem_digest
+from allocator.problem import Mode, Plan, SolverStatus
 from allocator.solve import solve
 from persistence import models
 from persistence.base import utcnow

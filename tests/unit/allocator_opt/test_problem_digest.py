@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import allocator
-from allocator.problem import OPEN_END, OPEN_START, AllocationProblem, Mode, problem_digest
+from allocator.digest import problem_digest
+from allocator.problem import OPEN_END, OPEN_START, AllocationProblem, Mode
 
 
 def _base() -> AllocationProblem:
@@ -116,7 +117,7 @@ def test_digest_is_the_same_in_another_process() -> None:
     root = Path(__file__).resolve().parents[3]
     code = (
         "from tests.unit.allocator_opt.test_problem_digest import _base;"
-        "from allocator.problem import problem_digest;"
+        "from allocator.digest import problem_digest;"
         "print(problem_digest(_base()))"
     )
     env = dict(os.environ, PYTHONHASHSEED="12345")
