@@ -4,36 +4,66 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import socket
 from typing import Any
 
 from server.cli import connect
+from server.cli.errors import UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Registers the `worker` subcommand."""
-    worker = sub.add_parser("worker", help="run an upload worker against a vdist server")
+    from server.worker.publishers import default_folder
+
+    worker = sub.add_parser(
+        "worker",
+        help="run an upload worker against a vdist server",
+        description="Lease due publications, publish each through a publisher plugin and "
+        "report the outcome, until SIGTERM or SIGINT (or idle, with --until-idle). Logs one "
+        "line per batch at INFO.",
+    )
     connect.add_arguments(worker)
-    worker.add_argument("--publisher", default="local", help="entry point in vdist.publishers")
-    worker.add_argument("--folder", default="published", help="output folder (local, flaky)")
+    worker.add_argument(
+        "--publisher",
+        default="local",
+        help="publisher plugin: an entry point in the group vdist.publishers (built in: local, "
+        "flaky)",
+    )
+    worker.add_argument(
+        "--folder",
+        default=str(default_folder()),
+        help="output folder of the local and flaky publishers (from $XDG_DATA_HOME, else "
+        "~/.local/share)",
+    )
     worker.add_argument(
         "--option",
         action="append",
         default=[],
+        type=_option,
         metavar="KEY=VALUE",
-        help="publisher option, e.g. fail_rate=0.3 (repeatable)",
+        help="publisher option, e.g. fail_rate=0.3 or delay_seconds=1 (repeatable; default: none)",
     )
-    worker.add_argument("--worker-id", default=f"worker-{socket.gethostname()}-{os.getpid()}")
+    worker.add_argument(
+        "--worker-id",
+        default=f"worker-{socket.gethostname()}-{os.getpid()}",
+        help="name in the leases and the audit trail",
+    )
     worker.add_argument("--batch", type=int, default=10, help="leases per call")
-    worker.add_argument("--lease-seconds", type=int, default=300)
-    worker.add_argument("--poll-seconds", type=float, default=2.0, help="wait when idle")
+    worker.add_argument(
+        "--lease-seconds", type=int, default=300, help="how long a lease lasts unreported"
+    )
+    worker.add_argument(
+        "--poll-seconds", type=float, default=2.0, help="wait between calls when idle"
+    )
     worker.add_argument(
         "--channel",
         action="append",
         default=[],
         dest="channels",
-        help="only this channel (repeatable)",
+        metavar="ID",
+        help="only this channel (repeatable; default: every channel)",
     )
     worker.add_argument(
         "--lookahead-hours",
@@ -51,8 +81,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def _option(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise SystemExit(f"--option {text!r}: expected KEY=VALUE")
+    key = key.strip()
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. fail_rate=0.3)")
+    if key == "folder":
+        raise argparse.ArgumentTypeError(f"{text!r}: the folder is --folder")
     for kind in (int, float):
         try:
             return key, kind(raw)
@@ -68,9 +101,24 @@ def run_worker(args: argparse.Namespace) -> int:
     from server.worker.loop import Worker
     from server.worker.publishers import load_publisher
 
-    options = dict(_option(o) for o in args.option)
-    publisher = load_publisher(args.publisher, folder=args.folder, **options)
+    options = dict(args.option)
+    try:
+        publisher = load_publisher(args.publisher, folder=args.folder, **options)
+    except LookupError as exc:  # no such entry point
+        raise UsageError(str(exc)) from None
+    except TypeError as exc:  # the factory does not take an option
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+        if unknown is None:
+            raise
+        raise UsageError(
+            f"--option {unknown.group(1)}: publisher {args.publisher!r} takes no such option"
+        ) from None
+    except ValueError as exc:  # the factory refused a value
+        raise UsageError(f"publisher {args.publisher!r}: {exc}") from None
+    except OSError as exc:  # e.g. the folder cannot be created
+        raise UsageError(f"publisher {args.publisher!r}: {exc.filename}: {exc.strerror}") from None
     with connect.open_channel(args) as channel:
+        connect.check_reachable(channel, args, patient=True)
         worker = Worker(
             svc_grpc.DistributionServiceStub(channel),
             publisher,

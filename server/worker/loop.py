@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -71,10 +71,20 @@ class Worker:
                 self.stop_event.wait(self.poll_seconds)
                 continue
             self.stats.leased += len(leases)
+            before = replace(self.stats)
             for lease in leases:
                 if self.stop_event.is_set():
                     break
                 self._handle(lease)
+            now = self.stats
+            log.info(
+                "leased %d, published %d, failed %d, lost %d, stale %d",
+                len(leases),
+                now.published - before.published,
+                now.failed - before.failed,
+                now.lost - before.lost,
+                now.stale - before.stale,
+            )
         return self.stats
 
     def _handle(self, lease: svc.Lease) -> None:

@@ -54,6 +54,14 @@ class Publisher(Protocol):
         ...
 
 
+def default_folder() -> Path:
+    """Where the local publishers write by default: `$XDG_DATA_HOME/vdist/published`, else
+    `~/.local/share/vdist/published` (outside any checkout)."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return root / "vdist" / "published"
+
+
 class LocalPublisher:
     """Publishes by writing one JSON manifest per distribution into a folder.
 
@@ -63,9 +71,9 @@ class LocalPublisher:
     """
 
     def __init__(
-        self, folder: str | os.PathLike[str] = "published", *, delay_seconds: float = 0.0, **_: Any
+        self, folder: str | os.PathLike[str] | None = None, *, delay_seconds: float = 0.0
     ) -> None:
-        self.folder = Path(folder)
+        self.folder = Path(folder) if folder is not None else default_folder()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.delay_seconds = delay_seconds
 
@@ -98,7 +106,7 @@ class FlakyPublisher:
 
     def __init__(
         self,
-        folder: str | os.PathLike[str] = "published",
+        folder: str | os.PathLike[str] | None = None,
         *,
         fail_rate: float = 0.2,
         timeout_rate: float = 0.0,
