@@ -80,6 +80,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     plan.add_argument("--time-limit", type=float, default=30.0, help="solver seconds")
     plan.add_argument("--apply", action="store_true", help="write the plan (default: dry run)")
     plan.add_argument(
+        "--expect-digest",
+        metavar="DIGEST",
+        help="with --apply: write only if the inputs are those of the dry run that printed this "
+        "input digest, so the plan written is the plan shown (default: no check)",
+    )
+    plan.add_argument(
         "--request-id",
         metavar="ID",
         help="idempotency key: a repeat returns the first run's response (default: none)",
@@ -136,6 +142,7 @@ def build_request(args: argparse.Namespace) -> svc.AutoDistributeRequest:
         time_limit_seconds=args.time_limit,
         dry_run=not args.apply,
         request_id=args.request_id or "",
+        expected_input_digest=args.expect_digest or "",
     )
 
 
@@ -161,6 +168,11 @@ def format_plan(response: svc.AutoDistributeResponse) -> str:
         f"candidates {response.candidate_count}, skipped videos {response.skipped_count}, "
         f"{response.wall_seconds:.2f} s"
     )
+    if response.dry_run:
+        lines.append(
+            f"input digest {response.input_digest}: add --apply --expect-digest "
+            f"{response.input_digest} to write exactly this plan (refused if the inputs change)"
+        )
     return "\n".join(lines)
 
 

@@ -221,6 +221,36 @@ def test_plan_apply_is_idempotent_and_names_the_actor(server, uid, clean_env):
     assert d.actor == "alice" and d.run_id == first.split()[1]
 
 
+def test_plan_then_apply_with_its_digest_writes_what_was_shown(server, uid, clean_env):
+    c = utc_daily(f"clidig-{uid}")
+    setup(server.stub, [c], [video(f"clidigv{j}-{uid}", views=100 * (j + 1)) for j in range(2)])
+    argv = ["plan", "--target", server.address, "--start", tomorrow().isoformat(), "--days", "1"]
+    argv += ["--channel", c.id]
+    code, shown, err = vdist(clean_env, *argv)
+    assert code == 0, err
+    [hint] = [line for line in shown.splitlines() if line.startswith("input digest ")]
+    digest = hint.split()[2].rstrip(":")
+    assert f"--apply --expect-digest {digest}" in hint
+    _, _, shown_rows = _plan_rows(shown, "assignments")
+
+    setup(server.stub, [], [video(f"clidigv9-{uid}", views=10**6)])  # the inputs change
+    code, _, err = vdist(clean_env, *argv, "--apply", "--expect-digest", digest)
+    assert code == 1 and "ABORTED" in one_line_error(err, "plan") and "inputs changed" in err
+    assert not server.stub.ListDistributions(
+        svc.ListDistributionsRequest(channel_id=c.id)
+    ).distributions
+
+    code, shown, err = vdist(clean_env, *argv)
+    digest = next(
+        line.split()[2].rstrip(":") for line in shown.splitlines() if line.startswith("input ")
+    )
+    _, _, shown_rows = _plan_rows(shown, "assignments")
+    code, written, err = vdist(clean_env, *argv, "--apply", "--expect-digest", digest)
+    assert code == 0, err
+    _, _, written_rows = _plan_rows(written, "assignments")
+    assert written_rows == shown_rows
+
+
 def test_plan_error_answer_is_one_line(server, clean_env):
     code, _, err = vdist(clean_env, "plan", "--target", server.address, "--days", "100")
     assert code == 1
