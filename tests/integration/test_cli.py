@@ -182,6 +182,8 @@ def test_plan_prints_assignments_skips_and_json(server, uid, clean_env):
     setup(server.stub, cs, vs)
     argv = ["plan", "--target", server.address, "--start", tomorrow().isoformat()]
     argv += ["--days", "1", "--channel", cs[0].id, "--channel", cs[1].id]
+    # Only this test's videos: the session database holds other tests' READY videos.
+    argv += [arg for v in vs for arg in ("--video", v.id)]
 
     code, out, err = vdist(clean_env, *argv)
     assert code == 0, err
@@ -222,33 +224,41 @@ def test_plan_apply_is_idempotent_and_names_the_actor(server, uid, clean_env):
 
 
 def test_plan_then_apply_with_its_digest_writes_what_was_shown(server, uid, clean_env):
-    c = utc_daily(f"clidig-{uid}")
-    setup(server.stub, [c], [video(f"clidigv{j}-{uid}", views=100 * (j + 1)) for j in range(2)])
+    c = utc_daily(f"clidig-{uid}", "09:00", "18:00")
+    vs = [video(f"clidigv{j}-{uid}", views=100 * (j + 1)) for j in range(2)]
+    setup(server.stub, [c], vs)
     argv = ["plan", "--target", server.address, "--start", tomorrow().isoformat(), "--days", "1"]
-    argv += ["--channel", c.id]
-    code, shown, err = vdist(clean_env, *argv)
-    assert code == 0, err
-    [hint] = [line for line in shown.splitlines() if line.startswith("input digest ")]
-    digest = hint.split()[2].rstrip(":")
-    assert f"--apply --expect-digest {digest}" in hint
-    _, _, shown_rows = _plan_rows(shown, "assignments")
+    argv += ["--channel", c.id, *(arg for v in vs for arg in ("--video", v.id))]
 
-    setup(server.stub, [], [video(f"clidigv9-{uid}", views=10**6)])  # the inputs change
+    def dry_run() -> tuple[str, list]:
+        code, shown, err = vdist(clean_env, *argv)
+        assert code == 0, err
+        [hint] = [line for line in shown.splitlines() if line.startswith("input digest ")]
+        digest = hint.split()[2].rstrip(":")
+        assert f"--apply --expect-digest {digest}" in hint
+        return digest, _plan_rows(shown, "assignments")[2]
+
+    digest, shown_rows = dry_run()
+    # The inputs change: a slot of the horizon is taken by hand.
+    taken = (
+        server.stub.Assign(
+            svc.AssignRequest(
+                video_id=vs[0].id, channel_ids=[c.id], force=True, scheduled_at=dt_to_ts(tomorrow())
+            )
+        )
+        .results[0]
+        .distribution
+    )
     code, _, err = vdist(clean_env, *argv, "--apply", "--expect-digest", digest)
     assert code == 1 and "ABORTED" in one_line_error(err, "plan") and "inputs changed" in err
-    assert not server.stub.ListDistributions(
-        svc.ListDistributionsRequest(channel_id=c.id)
-    ).distributions
+    listed = server.stub.ListDistributions(svc.ListDistributionsRequest(channel_id=c.id))
+    assert [d.id for d in listed.distributions] == [taken.id], "the refused apply wrote nothing"
 
-    code, shown, err = vdist(clean_env, *argv)
-    digest = next(
-        line.split()[2].rstrip(":") for line in shown.splitlines() if line.startswith("input ")
-    )
-    _, _, shown_rows = _plan_rows(shown, "assignments")
+    server.stub.CancelDistribution(svc.CancelDistributionRequest(id=taken.id))
+    assert dry_run() == (digest, shown_rows), "the same inputs again: the same digest and plan"
     code, written, err = vdist(clean_env, *argv, "--apply", "--expect-digest", digest)
     assert code == 0, err
-    _, _, written_rows = _plan_rows(written, "assignments")
-    assert written_rows == shown_rows
+    assert _plan_rows(written, "assignments")[2] == shown_rows
 
 
 def test_plan_error_answer_is_one_line(server, clean_env):
