@@ -43,10 +43,12 @@ from allocator.problem import AllocationProblem, BoolArray, Int64Array
 _LNS_CHANNELS = 2  # channels freed per neighbourhood
 _LNS_BATCH = 2  # neighbourhoods solved at once (on disjoint channels, one thread each)
 # CP-SAT budget per neighbourhood, in work units (deterministic time DTIME_PER_UNIT each).
-# About the 1 s of wall time measured best with the 2-worker portfolio (staggered: 0.5 s
-# 40.01M, 1 s 40.04M, 2 s 40.03M); on 1.5k x 40 for 30 s, 0.4 units did 77 neighbourhoods
-# to 1 unit's 40, and ended lower (27,048,286 against 27,052,816).
-_LNS_STEP_UNITS = 1.0
+# Staggered, full 60 s solve on the shared 2-core machine (2026-12-01): 1 unit 0.603%,
+# 3 units 0.561%, 4 units 0.574% (from the same start, 25 s of LNS: 1 unit 39,978k, 2 units
+# 39,983k, 3 units 39,995k); the 2-worker portfolio at 1 s of wall time each, the search
+# before determinism, ended at 0.605% in the same session. On 1.5k x 40 for 30 s, 0.4 units
+# did 77 neighbourhoods to 1 unit's 40, and ended lower (27,048,286 against 27,052,816).
+_LNS_STEP_UNITS = 3.0
 # LNS stops when the pipeline's work reaches this share of the time limit, less the reserve:
 # an unloaded machine then ends at about 80% of the limit, and a machine up to ~1.2x slower
 # still ends on the budget rather than on the wall clock.
