@@ -162,7 +162,7 @@ class AssignResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[AssignResult, _Mapping]]] = ...) -> None: ...
 
 class AutoDistributeRequest(_message.Message):
-    __slots__ = ("mode", "video_ids", "channel_ids", "horizon_start", "horizon_end", "max_channels_per_video", "min_score", "time_limit_seconds", "dry_run", "request_id", "min_hours_between", "expected_input_digest")
+    __slots__ = ("mode", "video_ids", "channel_ids", "horizon_start", "horizon_end", "max_channels_per_video", "min_score", "time_limit_seconds", "dry_run", "request_id", "min_hours_between", "expected_input_digest", "expected_plan_digest")
     MODE_FIELD_NUMBER: _ClassVar[int]
     VIDEO_IDS_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -175,6 +175,7 @@ class AutoDistributeRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MIN_HOURS_BETWEEN_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PLAN_DIGEST_FIELD_NUMBER: _ClassVar[int]
     mode: AutoDistributeMode
     video_ids: _containers.RepeatedScalarFieldContainer[str]
     channel_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -187,7 +188,8 @@ class AutoDistributeRequest(_message.Message):
     request_id: str
     min_hours_between: int
     expected_input_digest: str
-    def __init__(self, mode: _Optional[_Union[AutoDistributeMode, str]] = ..., video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ..., horizon_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_channels_per_video: _Optional[int] = ..., min_score: _Optional[int] = ..., time_limit_seconds: _Optional[float] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ..., min_hours_between: _Optional[int] = ..., expected_input_digest: _Optional[str] = ...) -> None: ...
+    expected_plan_digest: str
+    def __init__(self, mode: _Optional[_Union[AutoDistributeMode, str]] = ..., video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ..., horizon_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_channels_per_video: _Optional[int] = ..., min_score: _Optional[int] = ..., time_limit_seconds: _Optional[float] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ..., min_hours_between: _Optional[int] = ..., expected_input_digest: _Optional[str] = ..., expected_plan_digest: _Optional[str] = ...) -> None: ...
 
 class SkipReason(_message.Message):
     __slots__ = ("video_id", "channel_id", "reason", "code")
@@ -202,7 +204,7 @@ class SkipReason(_message.Message):
     def __init__(self, video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., reason: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class AutoDistributeResponse(_message.Message):
-    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels", "input_digest")
+    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels", "input_digest", "plan_digest")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SOLVER_STATUS_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
@@ -219,6 +221,7 @@ class AutoDistributeResponse(_message.Message):
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    PLAN_DIGEST_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     solver_status: SolverStatus
     objective: int
@@ -235,7 +238,8 @@ class AutoDistributeResponse(_message.Message):
     dry_run: bool
     channels: _containers.RepeatedCompositeFieldContainer[ChannelPlan]
     input_digest: str
-    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ..., input_digest: _Optional[str] = ...) -> None: ...
+    plan_digest: str
+    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ..., input_digest: _Optional[str] = ..., plan_digest: _Optional[str] = ...) -> None: ...
 
 class ChannelPlan(_message.Message):
     __slots__ = ("channel_id", "free_slots", "filled", "total_score")

@@ -123,12 +123,13 @@ def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft
     )
     v.check(0 <= request.min_hours_between <= 24 * 62, "min_hours_between", "must be 0..1488")
     validate_request_id(request.request_id, v)
-    if request.expected_input_digest:
-        v.check(
-            DIGEST.fullmatch(request.expected_input_digest) is not None,
-            "expected_input_digest",
-            "the input_digest of a dry run: 64 lowercase hex digits",
-        )
+    for name in ("expected_input_digest", "expected_plan_digest"):
+        if value := getattr(request, name):
+            v.check(
+                DIGEST.fullmatch(value) is not None,
+                name,
+                f"the {name.removeprefix('expected_')} of a dry run: 64 lowercase hex digits",
+            )
     v.raise_if_any()
     mode = Mode.FILTER if request.mode == svc.AUTO_DISTRIBUTE_MODE_FILTER else Mode.SCHEDULE
     command = AutoDistributeCommand(
@@ -145,6 +146,7 @@ def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft
         actor=actor,
         parameters=json_format.MessageToDict(request, preserving_proto_field_name=True),
         expected_input_digest=request.expected_input_digest,
+        expected_plan_digest=request.expected_plan_digest,
     )
     return PlanDraft(command, start, end)
 

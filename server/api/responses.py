@@ -73,6 +73,7 @@ def auto_distribute(result: PlanResult) -> svc.AutoDistributeResponse:
         dry_run=result.dry_run,
         wall_seconds=result.wall_seconds,
         input_digest=result.input_digest,
+        plan_digest=result.plan_digest,
     )
     for c in result.channels:
         response.channels.add(

@@ -82,8 +82,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     plan.add_argument(
         "--expect-digest",
         metavar="DIGEST",
-        help="with --apply: write only if the inputs are those of the dry run that printed this "
-        "input digest, so the plan written is the plan shown (default: no check)",
+        help="with --apply: the digest a dry run printed (INPUT:PLAN); the run writes only the "
+        "plan that dry run showed, or refuses (default: no check)",
     )
     plan.add_argument(
         "--request-id",
@@ -142,7 +142,8 @@ def build_request(args: argparse.Namespace) -> svc.AutoDistributeRequest:
         time_limit_seconds=args.time_limit,
         dry_run=not args.apply,
         request_id=args.request_id or "",
-        expected_input_digest=args.expect_digest or "",
+        expected_input_digest=(args.expect_digest or "").partition(":")[0],
+        expected_plan_digest=(args.expect_digest or "").partition(":")[2],
     )
 
 
@@ -169,9 +170,10 @@ def format_plan(response: svc.AutoDistributeResponse) -> str:
         f"{response.wall_seconds:.2f} s"
     )
     if response.dry_run:
+        token = f"{response.input_digest}:{response.plan_digest}"
         lines.append(
-            f"input digest {response.input_digest}: add --apply --expect-digest "
-            f"{response.input_digest} to write exactly this plan (refused if the inputs change)"
+            f"input digest {token}: add --apply --expect-digest {token} to write exactly this "
+            "plan (refused if the inputs or the plan they give change)"
         )
     return "\n".join(lines)
 

@@ -66,6 +66,8 @@ class AutoDistributeCommand:
     parameters: Mapping[str, Any]
     #: A dry run's input_digest that this run must match (empty: no check).
     expected_input_digest: str = ""
+    #: A dry run's plan_digest that this run's plan must match (empty: no check).
+    expected_plan_digest: str = ""
 
     @property
     def method(self) -> DistributionMethod:
@@ -112,6 +114,7 @@ class PlanResult:
     wall_seconds: float
     dry_run: bool
     input_digest: str
+    plan_digest: str
 
 
 #: Opens a named span around a stage (tracing), e.g. `Tracing.span`; `no_span` does nothing.
@@ -176,6 +179,13 @@ def auto_distribute(
     with stages.stage("rows"):
         assignments = _assignments(instance, plan, command, run_id, max_attempts)
         skipped = [Skip(*s) for s in skipped_videos(instance, plan)]
+    planned = plan_digest(assignments)
+    if command.expected_plan_digest and command.expected_plan_digest != planned:
+        raise Aborted(
+            "the same inputs gave another plan than the dry run's (a search cut by its time "
+            "limit can end elsewhere); nothing was written. Run the dry run again, or give "
+            "the solver more time"
+        )
     result = PlanResult(
         run_id=run_id,
         status=plan.status,
@@ -190,6 +200,7 @@ def auto_distribute(
         wall_seconds=time.perf_counter() - started,
         dry_run=command.dry_run,
         input_digest=digest,
+        plan_digest=planned,
     )
     if not command.dry_run:
         with stages.stage("write"):
@@ -206,6 +217,15 @@ def input_digest(instance: Instance) -> str:
     for ids in ([v.id for v in instance.videos], [c.id for c in instance.channels]):
         h.update(b"\x00".join(i.encode() for i in ids) + b"\x01")
     return h.hexdigest()
+
+
+def plan_digest(assignments: list[dict[str, Any]]) -> str:
+    """SHA-256 of a plan: every assignment's video, channel and slot, in a canonical order."""
+    rows = sorted(
+        f"{a['video_id']}\x00{a['channel_id']}\x00{a['scheduled_at'].isoformat()}"
+        for a in assignments
+    )
+    return hashlib.sha256("\x01".join(rows).encode()).hexdigest()
 
 
 def _load_scope(

@@ -27,8 +27,8 @@ be followed by its output, exactly as the page shows it, after masking both side
   also when printed as `2030-01-07T08:00:00+00:00`, while `createTime` or a next free slot,
   which depend on when the page is run, are not);
 - the values of `nextPageToken` and `leaseToken` (signed or random) become `<token>`, those of
-  `inputDigest` (a digest over AutoDistribute's inputs, the horizon's slots included) become
-  `<digest>`, and those of `wallSeconds` (measured) become `<n>`;
+  `inputDigest` and `planDigest` (digests over AutoDistribute's inputs and plan, the
+  horizon's slots included) become `<digest>`, and those of `wallSeconds` (measured) become `<n>`;
 - trailing blanks of each line and blank lines at either end are dropped.
 """
 
@@ -68,6 +68,7 @@ _MASKED_VALUES = {
     "nextPageToken": "<token>",
     "leaseToken": "<token>",
     "inputDigest": "<digest>",
+    "planDigest": "<digest>",
     "wallSeconds": "<n>",
 }
 _VALUE = re.compile(

@@ -60,6 +60,33 @@ def test_apply_writes_exactly_the_dry_run_or_refuses(server, uid):
     assert sum(r.run_id == applied.run_id for r in runs) == 1
 
 
+def test_an_apply_whose_plan_differs_from_the_dry_run_writes_nothing(server, uid):
+    channels = [f"dgp-{uid}-{i}" for i in range(2)]
+    setup(
+        server.stub,
+        [channel(c) for c in channels],
+        [video(f"dg-{uid}-{i}") for i in range(6)],
+    )
+    dry = server.stub.AutoDistribute(_request(uid, channels, dry_run=True))
+    assert len(dry.plan_digest) == 64
+    again = server.stub.AutoDistribute(_request(uid, channels, dry_run=True))
+    assert again.plan_digest == dry.plan_digest
+    err = expect_error(
+        grpc.StatusCode.ABORTED,
+        server.stub.AutoDistribute,
+        _request(
+            uid,
+            channels,
+            expected_input_digest=dry.input_digest,
+            expected_plan_digest="0" * 64,  # as if the search had ended on another plan
+        ),
+    )
+    assert "another plan" in err.message
+    for c in channels:
+        listed = server.stub.ListDistributions(svc.ListDistributionsRequest(channel_id=c))
+        assert not listed.distributions
+
+
 def test_a_malformed_expected_digest_is_invalid(server, uid):
     err = expect_error(
         grpc.StatusCode.INVALID_ARGUMENT,
