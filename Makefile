@@ -54,6 +54,7 @@ protos: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.grpc_autodistribute --size M --repeat 3
+	$(BIN)/python -m bench.load
 
 # Three replicas on a private PostgreSQL cluster under load, kill -9 and database restarts,
 # then every invariant checked in SQL (docs/operations.md, "Chaos test"). Not part of `test`.
