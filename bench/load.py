@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -211,7 +212,12 @@ def _client_measure(name: str, threads: int, seconds: float) -> dict[str, Any]:
 def database(backend: str, tmp: str) -> Iterator[str]:
     """A fresh database URL, dropped afterwards."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp}/bench-load-{uuid.uuid4().hex[:8]}.db"
+        path = Path(tmp) / f"bench-load-{uuid.uuid4().hex[:8]}.db"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     name = f"vdist_bench_load_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
