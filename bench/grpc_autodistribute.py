@@ -14,15 +14,12 @@ import argparse
 import logging
 import statistics
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import grpc
-import psycopg
 
 from allocator import domain as d
+from bench.databases import database
 from bench.generate import SPECS, Instance, generate
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
@@ -31,7 +28,6 @@ from server.api.converters import dt_to_ts
 from server.app import create_server
 from server.settings import Settings
 
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 1000
 
 
@@ -99,22 +95,6 @@ def video_message(v: d.Video, shift: timedelta) -> pb.Video:
     if v.expires_at is not None:
         message.expires_at.CopyFrom(dt_to_ts(v.expires_at + shift))
     return message
-
-
-@contextmanager
-def database(backend: str, tmp: str) -> Iterator[str]:
-    """A fresh database URL, dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db"
-        return
-    name = f"vdist_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, float | int | str]:

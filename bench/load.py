@@ -35,15 +35,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import grpc
-import psycopg
 
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from bench.databases import database
+
 CALL_TIMEOUT = 10.0
 MAX_SECONDS = 60.0
 METHODS = [
@@ -208,27 +206,6 @@ def _client_measure(name: str, threads: int, seconds: float) -> dict[str, Any]:
 # Server side.
 
 
-@contextmanager
-def database(backend: str, tmp: str) -> Iterator[str]:
-    """A fresh database URL, dropped afterwards."""
-    if backend == "sqlite":
-        path = Path(tmp) / f"bench-load-{uuid.uuid4().hex[:8]}.db"
-        try:
-            yield f"sqlite:///{path}"
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    name = f"vdist_bench_load_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _seed(running: Any, args: argparse.Namespace) -> tuple[list[str], list[str], dict[str, int]]:
     """Channels and videos through the API; existing and pool distributions in bulk."""
     from sqlalchemy import insert, select
@@ -336,7 +313,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     from server.settings import Settings
 
     rows: list[dict[str, Any]] = []
-    with database(backend, args.tmp) as url:
+    with database(backend, args.tmp, "bench-load") as url:
         running = create_server(
             Settings.from_env(
                 environ={},

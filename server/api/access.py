@@ -114,7 +114,9 @@ current_principal: contextvars.ContextVar[Principal | None] = contextvars.Contex
 current_audit: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
     "vdist_audit", default=MappingProxyType({})
 )
+#: The width of every stored actor column.
 MAX_ACTOR = 128
+ACTOR_METADATA_KEY = "x-vdist-actor"
 
 
 class PrincipalsFileError(ValueError):
@@ -222,7 +224,7 @@ class AccessInterceptor(UnaryInterceptor):
             # Read by actor_of and the access log; the error interceptor around this one gives
             # every call a fresh value and restores it afterwards.
             current_principal.set(principal)
-            header = _actor_header(context)
+            header = actor_header(context)[:MAX_ACTOR]
             current_audit.set({"on_behalf_of": header} if header else {})
             return behaviour(request, context)
 
@@ -266,11 +268,11 @@ class AccessInterceptor(UnaryInterceptor):
         )
 
 
-def _actor_header(context: grpc.ServicerContext) -> str:
-    """The x-vdist-actor header of an authenticated call, cut to the audit column's width."""
+def actor_header(context: grpc.ServicerContext) -> str:
+    """The `x-vdist-actor` metadata value, stripped ('' when absent)."""
     for key, value in context.invocation_metadata() or ():
-        if key == "x-vdist-actor" and isinstance(value, str) and value.strip():
-            return value.strip()[:MAX_ACTOR]
+        if key == ACTOR_METADATA_KEY and isinstance(value, str) and value.strip():
+            return value.strip()
     return ""
 
 

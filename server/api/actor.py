@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import grpc
 
-from server.api.access import MAX_ACTOR, current_principal
+from server.api.access import ACTOR_METADATA_KEY, MAX_ACTOR, actor_header, current_principal
 from server.usecases.errors import InvalidArgument
 
-ACTOR_METADATA_KEY = "x-vdist-actor"
 ANONYMOUS = "anonymous"
 
 
@@ -22,7 +21,7 @@ def actor_of(context: grpc.ServicerContext) -> str:
 
     INVALID_ARGUMENT when the header is longer than MAX_ACTOR characters (it would not fit the
     audit trail)."""
-    header = _header(context)
+    header = actor_header(context)
     if len(header) > MAX_ACTOR:
         raise InvalidArgument.one(
             ACTOR_METADATA_KEY, f"at most {MAX_ACTOR} characters, got {len(header)}"
@@ -44,11 +43,4 @@ def actor_label(context: grpc.ServicerContext) -> str:
     principal = current_principal.get()
     if principal is not None:
         return principal.name
-    return (_header(context) or ANONYMOUS)[:MAX_ACTOR]
-
-
-def _header(context: grpc.ServicerContext) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == ACTOR_METADATA_KEY and isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
+    return (actor_header(context) or ANONYMOUS)[:MAX_ACTOR]

@@ -22,12 +22,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from distribution.v1 import resources_pb2 as pb
+from server.api.actor import ACTOR_METADATA_KEY
 from server.cli import connect
 
 #: Seconds between progress lines while AutoDistribute runs.
 PROGRESS_SECONDS = 5.0
 PAGE_SIZE = 1000
-ACTOR_METADATA_KEY = "x-vdist-actor"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
