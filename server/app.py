@@ -165,13 +165,19 @@ def _interceptors(
     return chain
 
 
-def create_server(settings: Settings, *, tracing: Tracing | None = None) -> RunningServer:
+def create_server(
+    settings: Settings,
+    *,
+    tracing: Tracing | None = None,
+    principals: Principals | None = None,
+) -> RunningServer:
     """Checks the exposure, migrates (unless told not to), builds, binds and starts.
 
     `tracing` replaces the one the settings describe (tests pass an in-memory exporter)."""
     check_exposure(settings)
     credentials = server_credentials(settings)
-    principals = Principals(settings.tokens_file) if settings.tokens_file else None
+    if principals is None and settings.tokens_file:
+        principals = Principals(settings.tokens_file)
     if settings.migrate_on_start:
         migrations.upgrade(settings.database_url)
     metrics = ServerMetrics()
@@ -224,28 +230,29 @@ def create_server(settings: Settings, *, tracing: Tracing | None = None) -> Runn
 
 def serve(settings: Settings) -> None:
     """Runs the server until SIGTERM or SIGINT, then drains in-flight calls and exits; SIGHUP
-    re-reads the tokens file. The handlers are in place before the port opens, so a signal
-    sent as soon as the server answers is never lost (SIGHUP's default would end the process)."""
+    re-reads the tokens file. The handlers and the principals exist before the port opens, so
+    a signal sent as soon as the server answers is never lost (SIGHUP's default would end the
+    process, and a reload before create_server returned was dropped)."""
     stopping = threading.Event()
-    started: list[RunningServer] = []
+    # Made before the port opens, so that SIGHUP reloads them whenever it comes.
+    principals = Principals(settings.tokens_file) if settings.tokens_file else None
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: draining for up to %.0fs", signum, settings.grace_seconds)
         stopping.set()
 
     def on_hangup(_signum: int, _frame: FrameType | None) -> None:
-        if not started or started[0].principals is None:
+        if principals is None:
             return
         try:
-            started[0].principals.reload()
+            principals.reload()
         except PrincipalsFileError as exc:
             log.error("SIGHUP: kept the previous principals: %s", exc)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_hangup)
-    running = create_server(settings)
-    started.append(running)
+    running = create_server(settings, principals=principals)
     host = settings.address.rsplit(":", 1)[0]
     log.info(
         "vdist serving on %s:%d (database %s)",
