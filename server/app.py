@@ -260,6 +260,9 @@ def serve(settings: Settings) -> None:
         running.port,
         running.db.url.render_as_string(hide_password=True),
     )
-    stopping.wait()
+    # A bounded wait: a signal delivered to another thread (grpc's) only runs its Python
+    # handler when the main thread next runs bytecode, which an unbounded wait never does.
+    while not stopping.wait(0.2):
+        pass
     running.stop(settings.grace_seconds)
     log.info("vdist stopped")
