@@ -1,9 +1,14 @@
-"""AutoDistribute over gRPC, persisting included, on a real database.
+"""AutoDistribute over gRPC, persisting included, on a real database, beside a bare flow.
 
 Loads a seeded instance (bench.generate) into a fresh database through the API (UpsertChannel,
 UpsertVideos), then times one non-dry-run AutoDistribute call from the client's side: scope
 loading, candidates, solve, certificate, checker and the write of every distribution and
-decision in one transaction. Each repetition uses a new database, since a run writes its plan.
+decision in one transaction. Each repetition uses a new database, since a run writes its plan,
+and a new server process, so that its peak RSS is the server's own; the server's per-stage
+seconds come from its "AutoDistribute <run>: load=..s ..." log line.
+
+The baseline of the same run is bench.run's bare min-cost flow over every candidate of the same
+instance (in its own process): the ratio call / flow is what the target is stated against.
 
     python -m bench.grpc_autodistribute --size M --backend postgresql --repeat 3
 """
@@ -12,13 +17,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
+import re
+import resource
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from typing import Any
 
 import grpc
 
 from allocator import domain as d
+from bench import run as bench_run
 from bench.databases import database
 from bench.generate import SPECS, Instance, generate
 from distribution.v1 import distribution_service_pb2 as svc
@@ -97,40 +108,60 @@ def video_message(v: d.Video, shift: timedelta) -> pb.Video:
     return message
 
 
-def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, float | int | str]:
-    """Loads the instance through the API and times one AutoDistribute call."""
+class _StageLog(logging.Handler):
+    """Keeps the per-stage seconds of the server's AutoDistribute log line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seconds: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("AutoDistribute "):
+            stages = message.split(": ", 1)[1].split(";", 1)[0]
+            self.seconds = {k: float(v) for k, v in _STAGE.findall(stages)}
+
+
+_STAGE = re.compile(r"(\w+)=([0-9.]+)s")
+
+
+def _serve(url: str, conn: Connection) -> None:
+    """The server process: sends its port, serves until told to stop, then sends its peak RSS
+    and the stage seconds of its AutoDistribute run."""
+    stages = _StageLog()
+    logger = logging.getLogger("server.usecases.autodistribute")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(stages)
     running = create_server(
         Settings.from_env(environ={}, address="127.0.0.1:0", database_url=url, access_log=False)
     )
+    conn.send(running.port)
+    conn.recv()
+    running.stop(grace=1)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    conn.send({"peak_rss_mb": peak_mb, "stages": stages.seconds})
+
+
+def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
+    """Loads the instance through the API of a server process and times one AutoDistribute."""
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(url, child))
+    server.start()
     try:
+        port = parent.recv()
         with grpc.insecure_channel(
-            f"127.0.0.1:{running.port}",
+            f"127.0.0.1:{port}",
             options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
         ) as channel:
-            stub = svc_grpc.DistributionServiceStub(channel)
-            shift = _next_monday() - instance.start
-            loaded = time.perf_counter()
-            for c in instance.channels:
-                stub.UpsertChannel(svc.UpsertChannelRequest(channel=channel_message(c)))
-            for i in range(0, len(instance.videos), BATCH):
-                batch = [video_message(v, shift) for v in instance.videos[i : i + BATCH]]
-                stub.UpsertVideos(svc.UpsertVideosRequest(videos=batch))
-            load_s = time.perf_counter() - loaded
-            started = time.perf_counter()
-            response = stub.AutoDistribute(
-                svc.AutoDistributeRequest(
-                    mode=svc.AUTO_DISTRIBUTE_MODE_FILTER,
-                    horizon_start=dt_to_ts(instance.start + shift),
-                    horizon_end=dt_to_ts(instance.end + shift),
-                    max_channels_per_video=instance.spec.max_channels_per_video,
-                    min_hours_between=instance.spec.min_hours_between,
-                    time_limit_seconds=time_limit,
-                ),
-                timeout=600,
+            response, load_s, call_s = _load_and_call(
+                svc_grpc.DistributionServiceStub(channel), instance, time_limit
             )
-            call_s = time.perf_counter() - started
+        parent.send("stop")
+        server_side = parent.recv()
     finally:
-        running.stop(grace=1)
+        server.join(timeout=60)
+        if server.is_alive():
+            server.kill()
     return {
         "load_s": load_s,
         "call_s": call_s,
@@ -138,42 +169,96 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, float 
         "candidates": response.candidate_count,
         "slots": response.slot_count,
         "assigned": response.assignment_count,
+        "objective": response.objective,
         "status": svc.SolverStatus.Name(response.solver_status).removeprefix("SOLVER_STATUS_"),
         "gap": response.gap,
+        **server_side,
     }
+
+
+def _load_and_call(
+    stub: svc_grpc.DistributionServiceStub, instance: Instance, time_limit: float
+) -> tuple[svc.AutoDistributeResponse, float, float]:
+    shift = _next_monday() - instance.start
+    loaded = time.perf_counter()
+    for c in instance.channels:
+        stub.UpsertChannel(svc.UpsertChannelRequest(channel=channel_message(c)))
+    for i in range(0, len(instance.videos), BATCH):
+        batch = [video_message(v, shift) for v in instance.videos[i : i + BATCH]]
+        stub.UpsertVideos(svc.UpsertVideosRequest(videos=batch))
+    load_s = time.perf_counter() - loaded
+    started = time.perf_counter()
+    response = stub.AutoDistribute(
+        svc.AutoDistributeRequest(
+            mode=svc.AUTO_DISTRIBUTE_MODE_FILTER,
+            horizon_start=dt_to_ts(instance.start + shift),
+            horizon_end=dt_to_ts(instance.end + shift),
+            max_channels_per_video=instance.spec.max_channels_per_video,
+            min_hours_between=instance.spec.min_hours_between,
+            time_limit_seconds=time_limit,
+        ),
+        timeout=600,
+    )
+    return response, load_s, time.perf_counter() - started
+
+
+def bare_flow(size: str, seed: int) -> dict[str, Any]:
+    """bench.run's bare min-cost flow over every candidate of the instance, in its own process."""
+    result: dict[str, Any] = bench_run._in_child(bench_run._run_baseline, size, seed, "flow")
+    return result
+
+
+STAGES = ("load", "candidates", "solve", "check", "rows", "write")
+
+
+def row(size: str, backend: str, runs: list[dict[str, Any]], flows: list[dict[str, Any]]) -> str:
+    """One table row: medians over the repetitions, the ratio to the bare flow of the same run."""
+    last = runs[-1]
+    calls = [float(r["call_s"]) for r in runs]
+    call = statistics.median(calls)
+    flow = statistics.median(float(f["seconds"]) for f in flows)
+    same = (
+        "yes"
+        if all(r["objective"] == f["objective"] for r, f in zip(runs, flows, strict=True))
+        else "NO"
+    )
+    stage = " ".join(
+        f"{statistics.median(float(r['stages'].get(k, 0.0)) for r in runs):>5.2f}" for k in STAGES
+    )
+    return (
+        f"{size:<4} {backend:<10} {last['candidates']:>10} {last['assigned']:>8} "
+        f"{last['status']:>8} {same:>4} {call:>7.2f} {flow:>6.2f} {call / flow:>5.2f}x "
+        f"{stage} {statistics.median(float(r['peak_rss_mb']) for r in runs):>7.0f}  "
+        + " ".join(f"{c:.2f}" for c in calls)
+    )
 
 
 def main() -> None:
     """Prints one table row per (size, backend): medians over the repetitions."""
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("server.usecases.autodistribute").setLevel(logging.INFO)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="M", choices=sorted(SPECS))
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--tmp", default="/tmp")
     args = parser.parse_args()
-    instance = generate(SPECS[args.size], seed=0)
+    instance = generate(SPECS[args.size], seed=args.seed)
     print(
-        f"{'size':<5} {'backend':<10} {'candidates':>10} {'slots':>6} {'assigned':>8} "
-        f"{'status':>8} {'gap':>6} {'call s':>7} {'server s':>8} {'load s':>7}  runs"
+        f"{'size':<4} {'backend':<10} {'candidates':>10} {'assigned':>8} {'status':>8} "
+        f"{'=obj':>4} {'call s':>7} {'flow s':>6} {'ratio':>6} "
+        + " ".join(f"{k[:5]:>5}" for k in STAGES)
+        + f" {'RSS MB':>7}  calls"
     )
     for backend in args.backend or ["postgresql", "sqlite"]:
-        runs = []
+        runs, flows = [], []
         for _ in range(args.repeat):
+            # The baseline interleaved with the calls, so both see the same machine load.
+            flows.append(bare_flow(args.size, args.seed))
             with database(backend, args.tmp) as url:
                 runs.append(one_run(instance, url, args.time_limit))
-        last = runs[-1]
-        calls = [float(r["call_s"]) for r in runs]
-        print(
-            f"{args.size:<5} {backend:<10} {last['candidates']:>10} {last['slots']:>6} "
-            f"{last['assigned']:>8} {last['status']:>8} {float(last['gap']):>6.2%} "
-            f"{statistics.median(calls):>7.2f} "
-            f"{statistics.median(float(r['server_s']) for r in runs):>8.2f} "
-            f"{statistics.median(float(r['load_s']) for r in runs):>7.1f}  "
-            + " ".join(f"{c:.2f}" for c in calls)
-        )
+        print(row(args.size, backend, runs, flows), flush=True)
 
 
 if __name__ == "__main__":

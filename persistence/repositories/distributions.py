@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from persistence import models
+from persistence import bulk, models
 from persistence.enums import LIVE_STATES, DistributionState
 from persistence.repositories.keyset import Page, keyset_page
 
@@ -38,9 +38,9 @@ class DistributionRepository:
         return row
 
     def insert_many(self, values: Sequence[Mapping[str, Any]]) -> None:
-        """Inserts many distributions in one bulk statement (no ORM objects)."""
-        if values:
-            self._session.execute(insert(D), list(values))
+        """Inserts many distributions (column values, every row with the same keys) in the
+        transaction: COPY on PostgreSQL, executemany on SQLite, no ORM objects."""
+        bulk.insert(self._session, D, values)
 
     def live_duplicate(
         self, video_id: str, source_url: str, channel_id: str

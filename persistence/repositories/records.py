@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from persistence import models
+from persistence import bulk, models
 from persistence.enums import DecisionKind, DistributionMethod
 from persistence.repositories.distributions import in_scope
 from persistence.repositories.keyset import Page, keyset_page
@@ -78,11 +78,11 @@ class DecisionRepository:
         )
 
     def insert_many(self, values: Sequence[Mapping[str, Any]]) -> None:
-        """Inserts many decisions in one bulk statement."""
+        """Inserts many decisions (column values, every row with the same keys) in the
+        transaction: COPY on PostgreSQL, executemany on SQLite."""
         if values and self._audit:
             values = [{**v, "details": {**v.get("details", {}), **self._audit}} for v in values]
-        if values:
-            self._session.execute(insert(Dec), list(values))
+        bulk.insert(self._session, Dec, values)
 
     def page(
         self, equal: Mapping[str, Any], after: Sequence[Any] | None, size: int
