@@ -16,8 +16,14 @@ every channel), Assign (each call a fresh video to one channel's next free slot)
 ListDistributions (one channel's first page of 100), Stats (everything), and
 LeasePublications(limit 1) + ReportPublication(published) pairs (one pair counts as one call).
 
+`--assign-depth N` adds two channels with the same schedule: one empty, one holding N live
+(PUBLISHED) distributions of N videos of its own on the hourly slots before now (a channel's
+history: the duplicate query has N live rows to look through). "Assign empty" and "Assign deep"
+then measure Assign on each, one client thread (latency, not throughput), interleaved in every
+run; "deep/empty" in the summary is the ratio of their p50s.
+
     python -m bench.load [--backend sqlite|postgresql|both] [--seconds 5] [--threads 8]
-                         [--existing N] [--repeat R]
+                         [--existing N] [--repeat R] [--methods Assign,...] [--assign-depth N]
 
 calls/s is the median over the R runs; p50/p99 are over every call of every run; "x no-op"
 is calls/s over the no-op's calls/s measured on the same server in the same run.
@@ -54,6 +60,10 @@ METHODS = [
     "Stats",
     "Lease+Report",
 ]
+#: Rows of `--assign-depth`: Assign on the empty and on the deep channel, one thread each.
+DEPTH_METHODS = ["Assign empty", "Assign deep"]
+EMPTY_CHANNEL = "load-empty"
+DEEP_CHANNEL = "load-deep"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,15 +102,18 @@ def _calls(name: str, stub: Any, health: Any, ticket: Iterator[int]) -> Callable
     if name == "Explain":
         request = svc.ExplainRequest(video_ids=[videos[0]], channel_ids=channels)
         return lambda: stub.Explain(request, timeout=t)
-    if name == "Assign":
+    if name in ("Assign", *DEPTH_METHODS):
         assign_next: Iterator[int] = _client["assign_next"]
+        fixed = {"Assign empty": EMPTY_CHANNEL, "Assign deep": DEEP_CHANNEL}.get(name)
 
         def assign() -> None:
             i = next(assign_next)
             if i >= len(videos):
                 raise RuntimeError("out of fresh videos (raise --videos)")
             response = stub.Assign(
-                svc.AssignRequest(video_id=videos[i], channel_ids=[channels[i % len(channels)]]),
+                svc.AssignRequest(
+                    video_id=videos[i], channel_ids=[fixed or channels[i % len(channels)]]
+                ),
                 timeout=t,
             )
             if response.results[0].outcome != svc.ASSIGN_OUTCOME_ASSIGNED:
@@ -208,7 +221,7 @@ def _client_measure(name: str, threads: int, seconds: float) -> dict[str, Any]:
 
 def _seed(running: Any, args: argparse.Namespace) -> tuple[list[str], list[str], dict[str, int]]:
     """Channels and videos through the API; existing and pool distributions in bulk."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
     from distribution.v1 import distribution_service_pb2 as svc
     from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
@@ -221,9 +234,10 @@ def _seed(running: Any, args: argparse.Namespace) -> tuple[list[str], list[str],
     existing = [f"load-ex-{i:05d}" for i in range(args.existing)]
     pool = [f"load-pool-{i:04d}" for i in range(args.pool)]
     hours = [f"{h:02d}:00" for h in range(24)]
+    depth_channels = [EMPTY_CHANNEL, DEEP_CHANNEL] if args.assign_depth else []
     with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         stub = svc_grpc.DistributionServiceStub(channel)
-        for cid in channel_ids:
+        for cid in channel_ids + depth_channels:
             stub.UpsertChannel(
                 svc.UpsertChannelRequest(
                     channel=pb.Channel(
@@ -289,16 +303,43 @@ def _seed(running: Any, args: argparse.Namespace) -> tuple[list[str], list[str],
                         "transformations": [],
                     }
 
-    batch: list[dict[str, Any]] = []
-    for row in rows():
-        batch.append(row)
-        if len(batch) == 5000:
-            chunk, batch = batch, []
-            db.transaction(lambda s, c=chunk: s.execute(insert(models.Distribution), c))
-    if batch:
-        db.transaction(lambda s: s.execute(insert(models.Distribution), batch))
-    counts = {"existing": len(existing) * len(channel_ids), "pool": len(pool) * len(channel_ids)}
+    def deep_videos() -> Iterator[dict[str, Any]]:
+        for k in range(args.assign_depth):
+            vid = f"load-deep-{k:06d}"
+            yield {"id": vid, "source_url": f"https://cdn.example.com/deep/{vid}.mp4"}
+
+    def deep_rows() -> Iterator[dict[str, Any]]:
+        for k in range(args.assign_depth):
+            vid = f"load-deep-{k:06d}"
+            yield {
+                "id": str(uuid.uuid4()),
+                "video_id": vid,
+                "channel_id": DEEP_CHANNEL,
+                "source_url": f"https://cdn.example.com/deep/{vid}.mp4",
+                "method": DistributionMethod.MANUAL,
+                "state": DistributionState.PUBLISHED,
+                "scheduled_at": past_hour - timedelta(hours=k + 1),
+                "actor": "bench.load",
+                "details": {},
+                "transformations": [],
+            }
+
+    _insert_all(db, models.Video, deep_videos())
+    _insert_all(db, models.Distribution, itertools.chain(rows(), deep_rows()))
+    counts = {
+        "existing": len(existing) * len(channel_ids),
+        "pool": len(pool) * len(channel_ids),
+        "deep": args.assign_depth,
+    }
     return channel_ids, fresh, counts
+
+
+def _insert_all(db: Any, table: Any, values: Iterator[dict[str, Any]]) -> None:
+    """Bulk inserts in transactions of 5000 rows."""
+    from sqlalchemy import insert
+
+    while batch := list(itertools.islice(values, 5000)):
+        db.transaction(lambda s, b=batch: s.execute(insert(table), b))
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -329,8 +370,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             channel_ids, fresh, counts = _seed(running, args)
             print(
                 f"# {backend}: seeded {len(channel_ids)} channels, {len(fresh)} fresh videos, "
-                f"{counts['existing']} existing and {counts['pool']} lease-pool distributions "
-                f"in {time.perf_counter() - t0:.1f} s",
+                f"{counts['existing']} existing, {counts['pool']} lease-pool and "
+                f"{counts['deep']} deep distributions in {time.perf_counter() - t0:.1f} s",
                 flush=True,
             )
             context = multiprocessing.get_context("spawn")
@@ -341,18 +382,18 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 initargs=(f"127.0.0.1:{running.port}", channel_ids, fresh),
             ) as clients:
                 clients.submit(_client_measure, "HealthCheck", 1, 0.2).result()  # warm up
-                runs: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
+                methods = args.methods + (DEPTH_METHODS if args.assign_depth else [])
+                runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
                 for _ in range(args.repeat):
-                    for method in METHODS:
+                    for method in methods:
+                        threads = 1 if method in DEPTH_METHODS else args.threads
                         runs[method].append(
-                            clients.submit(
-                                _client_measure, method, args.threads, args.seconds
-                            ).result()
+                            clients.submit(_client_measure, method, threads, args.seconds).result()
                         )
         finally:
             running.stop(grace=1)
     baseline = [r["calls"] / r["elapsed"] for r in runs["HealthCheck"]]
-    for method in METHODS:
+    for method in methods:
         rates = [r["calls"] / r["elapsed"] for r in runs[method]]
         ratios = [rate / base for rate, base in zip(rates, baseline, strict=True)]
         lat = sorted(x for r in runs[method] for x in r["latencies"])
@@ -382,17 +423,35 @@ def main() -> None:
     parser.add_argument("--existing", type=int, default=0, help="live distributions per channel")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--channels", type=int, default=20)
-    parser.add_argument("--videos", type=int, default=2000, help="fresh videos for Assign")
+    parser.add_argument("--videos", type=int, default=20000, help="fresh videos for Assign")
     parser.add_argument("--pool", type=int, default=168, help="past-due hours per channel")
     parser.add_argument("--tmp", default="/tmp")
+    parser.add_argument(
+        "--methods",
+        type=lambda text: [m.strip() for m in text.split(",") if m.strip()],
+        default=list(METHODS),
+        help="comma-separated subset of " + ",".join(METHODS) + " (HealthCheck always runs)",
+    )
+    parser.add_argument(
+        "--assign-depth",
+        type=int,
+        default=0,
+        help="live distributions on the deep channel of the Assign empty/deep rows (0: off)",
+    )
     args = parser.parse_args()
+    unknown = [m for m in args.methods if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown methods {unknown}; choose from {METHODS}")
+    # Every ratio is over the no-op measured in the same run.
+    args.methods = ["HealthCheck"] + [m for m in args.methods if m != "HealthCheck"]
     if not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"--seconds must be in (0, {MAX_SECONDS}]")
     # Every Assign of every run takes a fresh video; every lease pair takes a pool entry.
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(
         f"# threads={args.threads} seconds={args.seconds} repeat={args.repeat} "
-        f"channels={args.channels} (24 slots/day) existing={args.existing}/channel",
+        f"channels={args.channels} (24 slots/day) existing={args.existing}/channel "
+        f"assign-depth={args.assign_depth}",
         flush=True,
     )
     print(
@@ -400,11 +459,19 @@ def main() -> None:
         f"{'p99 ms':>8} {'errors':>6}"
     )
     for backend in backends:
-        for r in run_backend(backend, args):
+        rows = run_backend(backend, args)
+        for r in rows:
             print(
                 f"{r['backend']:<10} {r['method']:<18} {r['rate']:>8.1f} {r['ratio']:>8.3f} "
                 f"{r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>6}"
                 + (f"  first error: {r['first_error']}" if r["first_error"] else ""),
+                flush=True,
+            )
+        p50 = {r["method"]: r["p50"] for r in rows}
+        if args.assign_depth:
+            print(
+                f"# {backend}: Assign p50 with {args.assign_depth} live on the channel / empty "
+                f"channel (deep/empty) = {p50['Assign deep'] / p50['Assign empty']:.2f}",
                 flush=True,
             )
 

@@ -145,6 +145,23 @@ Index(
     sqlite_where=_live,
     postgresql_where=_live,
 )
+# Assign's duplicate lookups: a channel's live distributions of one video, or of one source URL,
+# overridden duplicates included (the unique indexes above leave those out, so they cannot
+# answer "is anything live"). The taken-slot query uses uq_distributions_live_slot.
+Index(
+    "ix_distributions_live_channel_video",
+    Distribution.channel_id,
+    Distribution.video_id,
+    sqlite_where=_live,
+    postgresql_where=_live,
+)
+Index(
+    "ix_distributions_live_channel_source",
+    Distribution.channel_id,
+    Distribution.source_url,
+    sqlite_where=_live,
+    postgresql_where=_live,
+)
 # The lease queue: due work ordered by time, by state.
 Index("ix_distributions_state_due", Distribution.state, Distribution.scheduled_at)
 

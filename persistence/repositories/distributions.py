@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from persistence import bulk, models
@@ -46,16 +46,19 @@ class DistributionRepository:
         self, video_id: str, source_url: str, channel_id: str
     ) -> models.Distribution | None:
         """The oldest live distribution of the video, or of its source URL, on the channel."""
-        return self._session.scalars(
+        # Two lookups in one statement, each on its own partial index, instead of an OR that
+        # no index answers (a scan of the channel's live rows).
+        branches = [
             select(D)
-            .where(
-                D.channel_id == channel_id,
-                D.state.in_(LIVE_STATES),
-                or_(D.video_id == video_id, D.source_url == source_url),
-            )
-            .order_by(D.create_time)
+            .where(D.channel_id == channel_id, _live(), column == value)
+            .order_by(D.create_time, D.id)
             .limit(1)
-        ).first()
+            .subquery()
+            for column, value in ((D.video_id, video_id), (D.source_url, source_url))
+        ]
+        both = union_all(*(select(b) for b in branches))
+        rows = self._session.scalars(select(D).from_statement(both)).all()
+        return min(rows, key=lambda row: (row.create_time, row.id), default=None)
 
     def taken_times(self, channel_id: str, start: datetime, end: datetime) -> list[datetime]:
         """Instants held by live distributions of the channel in [start, end)."""
@@ -63,7 +66,7 @@ class DistributionRepository:
             self._session.scalars(
                 select(D.scheduled_at).where(
                     D.channel_id == channel_id,
-                    D.state.in_(LIVE_STATES),
+                    _live(),
                     D.scheduled_at >= start,
                     D.scheduled_at < end,
                 )
@@ -152,6 +155,17 @@ class DistributionRepository:
             .group_by(D.channel_id, D.state, D.method)
         ).all()
         return [(c, str(s), str(m), int(n)) for c, s, m, n in rows]
+
+
+def _live() -> ColumnElement[bool]:
+    """`state IN (live states)` with the states inlined as literals: a partial index over the
+    live states matches only a literal predicate (SQLite always, PostgreSQL under a generic
+    plan of a prepared statement)."""
+    return D.state.in_(
+        bindparam(
+            "live_states", [s.value for s in LIVE_STATES], expanding=True, literal_execute=True
+        )
+    )
 
 
 def in_scope(

@@ -19,16 +19,18 @@ def next_free_slot(
     schedule: d.PostingSchedule,
     now: datetime,
 ) -> datetime | None:
-    """The channel's first slot of `schedule` after `now` that no live distribution holds."""
-    end = now + SLOT_SEARCH_HORIZON
-    free = calendar.free_slots(
-        calendar.slot_times(schedule, channel.timezone, now, end),
-        # A day's cap counts posts already on it, so look a day beyond each end.
-        distributions.taken_times(channel.id, now - timedelta(days=1), end + timedelta(days=1)),
+    """The channel's first slot of `schedule` after `now` that no live distribution holds.
+
+    Nearest days first: the taken instants are read in growing windows (usually one query)
+    until a free slot turns up, instead of resolving and reading the whole horizon.
+    """
+    return calendar.first_free_slot(
+        schedule,
         channel.timezone,
-        schedule.max_posts_per_day,
+        now,
+        now + SLOT_SEARCH_HORIZON,
+        lambda lo, hi: distributions.taken_times(channel.id, lo, hi),
     )
-    return free[0] if free else None
 
 
 def requested_slot(
