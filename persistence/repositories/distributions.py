@@ -156,6 +156,47 @@ class DistributionRepository:
         ).all()
         return [(c, str(s), str(m), int(n)) for c, s, m, n in rows]
 
+    def live_duplicates(
+        self, videos: Sequence[tuple[str, str]], channel_ids: Sequence[str]
+    ) -> dict[tuple[str, str], str]:
+        """`live_duplicate` of every (video, channel) pair at once, in one statement.
+
+        `videos` are (video_id, source_url). Returns (video_id, channel_id) -> the id of the
+        oldest live distribution (by create_time, then id) of the video, or of its source URL,
+        on the channel; pairs without one are absent.
+        """
+        if not videos or not channel_ids:
+            return {}
+        requested_ids = {video_id for video_id, _ in videos}
+        video_ids = sorted(requested_ids)
+        # Several requested videos may share one normalised source URL.
+        by_source: dict[str, list[str]] = {}
+        for video_id, source_url in videos:
+            by_source.setdefault(source_url, []).append(video_id)
+        channels = list(channel_ids)
+        # One branch per lookup column, each answered by its (channel, column) live index,
+        # rather than an OR that no index answers.
+        live = union_all(
+            *(
+                select(D.id, D.video_id, D.source_url, D.channel_id, D.create_time).where(
+                    D.channel_id.in_(channels), _live(), column.in_(values)
+                )
+                for column, values in ((D.video_id, video_ids), (D.source_url, list(by_source)))
+            )
+        ).subquery()
+        rows = self._session.execute(
+            select(live.c.id, live.c.video_id, live.c.source_url, live.c.channel_id).order_by(
+                live.c.create_time, live.c.id
+            )
+        )
+        found: dict[tuple[str, str], str] = {}
+        for row_id, video_id, source_url, channel_id in rows:
+            if video_id in requested_ids:
+                found.setdefault((video_id, channel_id), row_id)
+            for requested in by_source.get(source_url, ()):
+                found.setdefault((requested, channel_id), row_id)
+        return found
+
 
 def _live() -> ColumnElement[bool]:
     """`state IN (live states)` with the states inlined as literals: a partial index over the

@@ -9,7 +9,11 @@ through protobuf.
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,17 +36,17 @@ class ChannelConfigError(ValueError):
 
 
 def channel_to_domain(row: models.Channel) -> d.Channel:
-    """A stored channel as the allocator's Channel."""
-    config = row.config
+    """A stored channel as the allocator's Channel (its configuration parsed once per version)."""
+    parsed = _CONFIGS.get(row)
     return d.Channel(
         id=row.id,
         timezone=row.timezone,
         active=row.active,
         available=row.available,
-        filters=_filters(config.get("filters", {})),
-        preferences=_preferences(config.get("preferences", {})),
-        schedule=schedule_of(row),
-        transformations=tuple(_transformation(t) for t in config.get("transformations", [])),
+        filters=parsed.filters,
+        preferences=parsed.preferences,
+        schedule=parsed.schedule,
+        transformations=parsed.transformations,
     )
 
 
@@ -66,7 +70,79 @@ def video_to_domain(row: models.Video) -> d.Video:
 
 def schedule_of(row: models.Channel) -> d.PostingSchedule:
     """The channel's posting schedule."""
-    s = row.config.get("schedule", {})
+    return _CONFIGS.get(row).schedule
+
+
+@dataclass(frozen=True)
+class ParsedConfig:
+    """The parts of a channel's configuration the allocator reads, as domain values."""
+
+    filters: d.ContentFilters
+    preferences: d.Preferences
+    schedule: d.PostingSchedule
+    transformations: tuple[d.Transformation, ...]
+
+
+def parse_config(config: Mapping[str, Any]) -> ParsedConfig:
+    """A stored configuration read into domain values (raises ChannelConfigError)."""
+    return ParsedConfig(
+        filters=_filters(config.get("filters", {})),
+        preferences=_preferences(config.get("preferences", {})),
+        schedule=_schedule(config.get("schedule", {})),
+        transformations=tuple(_transformation(t) for t in config.get("transformations", [])),
+    )
+
+
+class ConfigCache:
+    """Parsed channel configurations, at most `size` of them, least recently used out first.
+
+    Keyed by (channel id, update_time): the row's version, which every write of the row moves
+    on. A hit also needs the stored configuration to equal the one parsed (a deep comparison,
+    about a microsecond), so a configuration changed without a new update_time (in this
+    session before a flush, or by hand in SQL) is parsed again rather than served stale.
+    Safe to share between threads; a parse runs outside the lock.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, datetime | None], tuple[Any, ParsedConfig]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, row: models.Channel) -> ParsedConfig:
+        """The parsed configuration of `row`."""
+        key = (row.id, row.update_time)
+        config = row.config
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == config:
+                self._entries.move_to_end(key)
+                return entry[1]
+        parsed = parse_config(config)
+        # A private copy: the row's dict may be changed in place after this call.
+        snapshot = copy.deepcopy(config)
+        with self._lock:
+            self._entries[key] = (snapshot, parsed)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return parsed
+
+    def clear(self) -> None:
+        """Forgets every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+#: The process-wide cache behind channel_to_domain and schedule_of.
+_CONFIGS = ConfigCache()
+
+
+def _schedule(s: Mapping[str, Any]) -> d.PostingSchedule:
     return d.PostingSchedule(
         slots=tuple(
             d.WeeklySlot(

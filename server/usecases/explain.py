@@ -40,44 +40,60 @@ class PairExplanation:
 
 
 def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanation]:
-    """One explanation per pair, videos outer, channels inner, in request (or id) order."""
+    """One explanation per pair, videos outer, channels inner, in request (or id) order.
+
+    Three queries whatever the number of pairs: the videos, the channels and the live
+    duplicates of every pair.
+    """
     now = utcnow()
-    videos = [
-        lookups.video(repos, vid, f"video_ids[{i}]") for i, vid in enumerate(command.video_ids)
-    ]
+    videos = lookups.videos(repos, command.video_ids)
     if command.channel_ids:
-        channels = [
-            lookups.channel(repos, cid, f"channel_ids[{i}]")
-            for i, cid in enumerate(command.channel_ids)
-        ]
+        channels = lookups.channels(repos, command.channel_ids)
     else:
         channels = repos.channels.all()
-    dom_channels = [(c, channel_to_domain(c)) for c in channels]
+    duplicates = repos.distributions.live_duplicates(
+        [(v.id, v.source_url) for v in videos], [c.id for c in channels]
+    )
+    targets = [_Target.of(c, now) for c in channels]
     pairs = []
     for video in videos:
         dom_video = video_to_domain(video)
-        for channel, dom_channel in dom_channels:
-            pairs.append(_explain_pair(repos, video, dom_video, channel, dom_channel, now))
+        blocked = video_blockers(video, now)
+        for target in targets:
+            pairs.append(_explain_pair(video.id, dom_video, blocked, target, duplicates))
     return pairs
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What a channel contributes to each of its pairs, worked out once per call."""
+
+    channel: d.Channel
+    rules: filters.ChannelRules
+    blockers: list[str]
+
+    @classmethod
+    def of(cls, row: models.Channel, now: datetime) -> _Target:
+        channel = channel_to_domain(row)
+        return cls(channel, filters.compile_rules(channel), channel_blockers(row, now))
+
+
 def _explain_pair(
-    repos: Repositories,
-    video: models.Video,
+    video_id: str,
     dom_video: d.Video,
-    channel: models.Channel,
-    dom_channel: d.Channel,
-    now: datetime,
+    video_blocked: list[str],
+    target: _Target,
+    duplicates: dict[tuple[str, str], str],
 ) -> PairExplanation:
-    match = filters.check(dom_video, dom_channel)
-    duplicate = repos.distributions.live_duplicate(video.id, video.source_url, channel.id)
+    channel = target.channel
+    match = filters.evaluate(dom_video, target.rules)
     return PairExplanation(
-        video_id=video.id,
+        video_id=video_id,
         channel_id=channel.id,
         eligible=match.eligible,
-        score=scoring.score(dom_video, dom_channel, match).total,
+        score=scoring.score(dom_video, channel, match).total,
         failed_filters=match.failed_filters,
-        duplicate_of=duplicate.id if duplicate else "",
-        blockers=channel_blockers(channel, now) + video_blockers(video, now),
+        duplicate_of=duplicates.get((video_id, channel.id), ""),
+        blockers=target.blockers + video_blocked,
         transformations=[transformation_json(t) for t in match.transformations],
     )
