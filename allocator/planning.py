@@ -254,19 +254,32 @@ class PlannedPair:
 
 def planned_pairs(instance: Instance, plan: Plan) -> Iterator[PlannedPair]:
     """The plan's assignments in plan order."""
-    for k in range(len(plan.video)):
-        i, j = int(plan.video[k]), int(plan.channel[k])
-        video, channel = instance.videos[i], instance.channels[j]
-        match = filters.check(video, channel)
+    videos, channels, slot_times = instance.videos, instance.channels, instance.slot_times
+    # Each channel's rules compiled once, not looked up (hashing the channel) once per pair.
+    rules: dict[int, filters.ChannelRules] = {}
+    columns = zip(
+        plan.video.tolist(),
+        plan.channel.tolist(),
+        plan.slot.tolist(),
+        plan.score.tolist(),
+        instance.best_eligible_score[plan.video].tolist(),
+        instance.eligible_count[plan.video].tolist(),
+        strict=True,
+    )
+    for i, j, slot, total, best, eligible in columns:
+        video, channel = videos[i], channels[j]
+        if j not in rules:
+            rules[j] = filters.compile_rules(channel)
+        match = filters.evaluate(video, rules[j])
         yield PlannedPair(
             video=video,
             channel=channel,
-            slot_time=instance.slot_times[int(plan.slot[k])],
-            score=int(plan.score[k]),
+            slot_time=slot_times[slot],
+            score=total,
             breakdown=scoring.score(video, channel, match),
             transformations=match.transformations,
-            best_eligible_score=int(instance.best_eligible_score[i]),
-            eligible_channels=int(instance.eligible_count[i]),
+            best_eligible_score=best,
+            eligible_channels=eligible,
         )
 
 

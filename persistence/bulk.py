@@ -10,10 +10,12 @@ insert would give them (evaluated once per call: every row of one insert shares 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Column, Table
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -35,9 +37,18 @@ def insert(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]
     given = list(rows[0])
     defaults = _defaults(table, given)
     names = given + list(defaults)
-    encoders = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    constants = list(defaults.values())
-    encoded = [_encode([row[k] for k in given] + constants, encoders) for row in rows]
+    encoders = [(k, e) for k, n in enumerate(given) if (e := _encoder(table.c[n], dialect))]
+    constants = tuple(
+        value if (e := _encoder(table.c[name], dialect)) is None else e(value)
+        for name, value in defaults.items()
+    )
+    pick = itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
+    encoded = []
+    for row in rows:
+        values = list(pick(row))
+        for k, encode in encoders:
+            values[k] = encode(values[k])
+        encoded.append((*values, *constants))
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
     if dialect.name == "postgresql":
@@ -62,11 +73,35 @@ def _defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
     return values
 
 
-def _encode(values: list[Any], encoders: Sequence[Encoder]) -> tuple[Any, ...]:
-    return tuple(
-        value if encode is None else encode(value)
-        for value, encode in zip(values, encoders, strict=True)
-    )
+def _encoder(column: Column[Any], dialect: Dialect) -> Encoder:
+    """The column type's bind processor for `dialect` (None: the value goes as it is)."""
+    impl = column.type.dialect_impl(dialect)
+    if isinstance(impl, JSON):
+        if dialect.name == "postgresql":
+            # The processor only wraps the value in psycopg's Json, which psycopg then dumps
+            # with json.dumps (or the engine's json_serializer): send that text directly.
+            serialize: Callable[[Any], str] = (
+                getattr(dialect, "_json_serializer", None) or json.dumps
+            )
+            return serialize
+        return impl.bind_processor(dialect)
+    process = impl.bind_processor(dialect)
+    return None if process is None else _memoised(process)
+
+
+def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process` remembering its results: a plan's rows repeat their states, methods and
+    creation times, and the processors are pure (JSON values, unhashable, never come here)."""
+    seen: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = result = process(value)
+            return result
+
+    return run
 
 
 def _copy(connection: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -14,6 +14,21 @@ from persistence.repositories.keyset import Page, keyset_page
 
 C = models.Channel
 V = models.Video
+#: The video columns a plan reads, in the order of the allocator's Video fields.
+VALUE_COLUMNS = (
+    "id",
+    "source_url",
+    "duration_seconds",
+    "width",
+    "height",
+    "views",
+    "tags",
+    "watermarked",
+    "language",
+    "state",
+    "available_from",
+    "expires_at",
+)
 
 
 class ChannelRepository:
@@ -74,11 +89,15 @@ class VideoRepository:
         """The videos of `video_ids` that exist, by id."""
         return {v.id: v for v in self._session.scalars(select(V).where(V.id.in_(video_ids)))}
 
-    def ready(self) -> list[models.Video]:
-        """Every READY video, in id order."""
-        return list(
-            self._session.scalars(select(V).where(V.state == VideoState.READY).order_by(V.id))
-        )
+    def ready_values(self) -> Sequence[Any]:
+        """The planning values of every READY video, in id order: rows of `VALUE_COLUMNS`.
+
+        Plain column values, no ORM objects: a plan's scope can hold 100k videos.
+        """
+        columns = [getattr(V, name) for name in VALUE_COLUMNS]
+        return self._session.execute(
+            select(*columns).where(V.state == VideoState.READY).order_by(V.id)
+        ).all()
 
     def upsert(self, values: Sequence[dict[str, Any]]) -> None:
         """Creates each video of `values` (column dicts with an `id`) or replaces its columns."""

@@ -10,11 +10,12 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, 
 from sqlalchemy.orm import Session
 
 from persistence import bulk, models
-from persistence.enums import LIVE_STATES, DistributionState
+from persistence.enums import LIVE_STATES, DistributionState, VideoState
 from persistence.repositories.keyset import Page, keyset_page
 
 D = models.Distribution
 C = models.Channel
+V = models.Video
 #: Beyond this many videos in a plan's scope, reading every live row beats an IN list.
 _LIVE_SCAN_THRESHOLD = 30_000
 
@@ -81,13 +82,19 @@ class DistributionRepository:
             )
         )
 
-    def live_pairs(self, channel_ids: Sequence[str], video_ids: Sequence[str]) -> Sequence[Any]:
+    def live_pairs(
+        self, channel_ids: Sequence[str], video_ids: Sequence[str] | None
+    ) -> Sequence[Any]:
         """(video_id, channel_id, source_url, scheduled_at) of live distributions that touch
-        the channels or the videos (a plan's pins, taken slots and duplicates)."""
+        the channels or the videos (a plan's pins, taken slots and duplicates); `video_ids`
+        None stands for every READY video, matched in the database by a subquery."""
         query = select(D.video_id, D.channel_id, D.source_url, D.scheduled_at).where(
             D.state.in_(LIVE_STATES)
         )
-        if len(video_ids) < _LIVE_SCAN_THRESHOLD:
+        if video_ids is None:
+            ready = select(V.id).where(V.state == VideoState.READY)
+            query = query.where(or_(D.channel_id.in_(channel_ids), D.video_id.in_(ready)))
+        elif len(video_ids) < _LIVE_SCAN_THRESHOLD:
             query = query.where(or_(D.channel_id.in_(channel_ids), D.video_id.in_(video_ids)))
         return self._session.execute(query).all()
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from allocator.planning import (
     skipped_videos,
 )
 from allocator.problem import Mode, Plan, SolverStatus
+from allocator.scoring import ScoreBreakdown
 from allocator.solve import solve
 from persistence import models
 from persistence.base import utcnow
@@ -40,8 +41,9 @@ from server.usecases import lookups
 from server.usecases.availability import available_now
 from server.usecases.domain_values import channel_to_domain, transformation_json, video_to_domain
 from server.usecases.errors import Aborted
-from server.usecases.lifecycle import new_distribution
+from server.usecases.lifecycle import PlannedValues, new_distributions
 from server.usecases.retry_policy import policy_for
+from server.usecases.scope_values import videos_from_values
 
 log = logging.getLogger(__name__)
 PLANNER_LOCK_WAIT = "10s"
@@ -235,11 +237,16 @@ def _load_scope(
     now = utcnow()
     channel_ids = list(command.channel_ids) or repos.channels.active_ids()
     channels = lookups.locked_channels(repos, channel_ids)
-    videos = lookups.videos(repos, command.video_ids) if command.video_ids else repos.videos.ready()
-    live = repos.distributions.live_pairs([c.id for c in channels], [v.id for v in videos])
+    if command.video_ids:
+        videos = [video_to_domain(v) for v in lookups.videos(repos, command.video_ids)]
+        video_ids: list[str] | None = [v.id for v in videos]
+    else:
+        videos = videos_from_values(repos.videos.ready_values())
+        video_ids = None  # every READY video: the database matches them itself
+    live = repos.distributions.live_pairs([c.id for c in channels], video_ids)
     scope = Scope(
         mode=command.mode,
-        videos=[video_to_domain(v) for v in videos],
+        videos=videos,
         channels=[channel_to_domain(c) for c in channels],
         channel_unavailable_until=[
             None if available_now(c, now) else c.unavailable_until for c in channels
@@ -271,34 +278,40 @@ def _assignments(
     max_attempts: dict[str, int],
 ) -> list[dict[str, Any]]:
     """The new distributions of a plan, one per assignment, with reasons and breakdowns."""
-    now = utcnow()
-    return [
-        new_distribution(
+    label = f"planned by run {run_id[:8]} ({command.mode.value})"
+    values = (
+        PlannedValues(
             video_id=pair.video.id,
             channel_id=pair.channel.id,
             source_url=pair.video.source_url,
-            method=command.method,
             scheduled_at=pair.slot_time,
             score=pair.score,
             reason=(
-                f"planned by run {run_id[:8]} ({command.mode.value}): score "
-                f"{pair.score} on {pair.channel.id}; best eligible score "
+                f"{label}: score {pair.score} on {pair.channel.id}; best eligible score "
                 f"{pair.best_eligible_score} over {pair.eligible_channels} eligible channel(s)"
             ),
             details={
                 "code": "AUTO",
-                "score": pair.breakdown.as_dict(),
+                "score": _breakdown(pair.breakdown),
                 "best_eligible_score": pair.best_eligible_score,
                 "eligible_channels": pair.eligible_channels,
             },
             transformations=[transformation_json(t) for t in pair.transformations],
             max_attempts=max_attempts[pair.channel.id],
-            actor=command.actor,
-            run_id=run_id,
-            now=now,
         )
         for pair in planned_pairs(instance, plan)
-    ]
+    )
+    return new_distributions(
+        values, method=command.method, actor=command.actor, run_id=run_id, now=utcnow()
+    )
+
+
+_BREAKDOWN_FIELDS = tuple(f.name for f in fields(ScoreBreakdown))
+
+
+def _breakdown(breakdown: ScoreBreakdown) -> dict[str, int]:
+    """`breakdown.as_dict()` without `dataclasses.asdict`'s deep copy of every int."""
+    return {name: getattr(breakdown, name) for name in _BREAKDOWN_FIELDS}
 
 
 def _channel_fill(instance: Instance, plan: Plan) -> list[ChannelFill]:

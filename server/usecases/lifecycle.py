@@ -14,10 +14,10 @@ change that the table does not allow is refused in one place.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from persistence.base import utcnow
 from persistence.enums import DistributionMethod, DistributionState
@@ -100,21 +100,63 @@ def new_distribution(
 
     Values, not a row, so that a plan of thousands is inserted in one bulk statement.
     """
-    now = now or utcnow()
     return {
         "id": str(uuid.uuid4()),
         "video_id": video_id,
         "channel_id": channel_id,
         "source_url": source_url,
-        "method": method,
-        "state": S.SCHEDULED,
         "scheduled_at": scheduled_at,
         "score": score,
         "reason": reason,
         "details": details,
         "transformations": list(transformations),
-        "attempts": 0,
         "max_attempts": max_attempts,
+        **_created(method, actor, run_id, duplicate_override, now or utcnow()),
+    }
+
+
+class PlannedValues(NamedTuple):
+    """What differs between the distributions of one plan (see `new_distributions`)."""
+
+    video_id: str
+    channel_id: str
+    source_url: str
+    scheduled_at: datetime
+    score: int
+    reason: str
+    details: dict[str, Any]
+    transformations: list[dict[str, Any]]
+    max_attempts: int
+
+
+def new_distributions(
+    values: Iterable[PlannedValues],
+    *,
+    method: DistributionMethod,
+    actor: str,
+    run_id: str | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """`new_distribution` for a whole plan: the columns every row shares are built once."""
+    common = _created(method, actor, run_id, False, now)
+    fields = PlannedValues._fields
+    return [
+        {"id": str(uuid.uuid4()), **dict(zip(fields, v, strict=True)), **common} for v in values
+    ]
+
+
+def _created(
+    method: DistributionMethod,
+    actor: str,
+    run_id: str | None,
+    duplicate_override: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new distribution that do not depend on its video, channel or slot."""
+    return {
+        "method": method,
+        "state": S.SCHEDULED,
+        "attempts": 0,
         "last_error": "",
         "unconfirmed": False,
         "external_id": "",
