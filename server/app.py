@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import timedelta
@@ -170,10 +171,13 @@ def create_server(
     *,
     tracing: Tracing | None = None,
     principals: Principals | None = None,
+    reuse_port: bool = False,
 ) -> RunningServer:
     """Checks the exposure, migrates (unless told not to), builds, binds and starts.
 
-    `tracing` replaces the one the settings describe (tests pass an in-memory exporter)."""
+    `tracing` replaces the one the settings describe (tests pass an in-memory exporter);
+    `reuse_port` lets the processes of one `vdist serve --processes N` share the address
+    (server/processes.py checks that it was free first)."""
     check_exposure(settings)
     credentials = server_credentials(settings)
     if principals is None and settings.tokens_file:
@@ -198,7 +202,7 @@ def create_server(
             ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
             # gRPC sets SO_REUSEPORT by default: a second server on a busy port would start
             # and silently take half the calls. Off, binding a busy port fails at start.
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(reuse_port)),
         ],
     )
     svc_grpc.add_DistributionServiceServicer_to_server(
@@ -228,11 +232,19 @@ def create_server(
     )
 
 
-def serve(settings: Settings) -> None:
+def serve(
+    settings: Settings,
+    *,
+    reuse_port: bool = False,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
     """Runs the server until SIGTERM or SIGINT, then drains in-flight calls and exits; SIGHUP
     re-reads the tokens file. The handlers and the principals exist before the port opens, so
     a signal sent as soon as the server answers is never lost (SIGHUP's default would end the
-    process, and a reload before create_server returned was dropped)."""
+    process, and a reload before create_server returned was dropped).
+
+    `reuse_port` and `on_ready(port)` serve server/processes.py: one of N processes on a
+    shared address, telling its supervisor when it answers."""
     stopping = threading.Event()
     # Made before the port opens, so that SIGHUP reloads them whenever it comes.
     principals = Principals(settings.tokens_file) if settings.tokens_file else None
@@ -252,7 +264,9 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_hangup)
-    running = create_server(settings, principals=principals)
+    running = create_server(settings, principals=principals, reuse_port=reuse_port)
+    if on_ready is not None:
+        on_ready(running.port)
     host = settings.address.rsplit(":", 1)[0]
     log.info(
         "vdist serving on %s:%d (database %s)",

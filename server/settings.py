@@ -22,8 +22,10 @@ class Settings:
     address: str = "127.0.0.1:50051"
     #: SQLAlchemy URL; default a SQLite file `vdist.db` in the working directory.
     database_url: str = field(default_factory=_default_database_url)
-    #: Threads serving calls; also the most calls in flight at once.
+    #: Threads serving calls; also the most calls in flight at once (per process).
     max_workers: int = 16
+    #: Server processes sharing the address (server/processes.py): one per core to use.
+    processes: int = 1
     #: Seconds in-flight calls get to finish after SIGTERM before the server stops.
     grace_seconds: float = 10.0
     #: Key that signs page tokens; replicas sharing a database must share it.

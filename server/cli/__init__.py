@@ -104,8 +104,12 @@ def check_database_url(url: str) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(
-        address=getattr(args, "address", None), database_url=getattr(args, "database_url", None)
+        address=getattr(args, "address", None),
+        database_url=getattr(args, "database_url", None),
+        processes=getattr(args, "processes", None),
     )
+    if settings.processes < 1:
+        raise errors.UsageError(f"--processes/VDIST_PROCESSES: {settings.processes} is not >= 1")
     args.resolved_database_url = _safe_url(settings.database_url)
     try:
         _address(settings.address)
@@ -144,7 +148,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     check_can_listen(settings.address)
-    serve(settings)
+    if settings.processes > 1:
+        from server.processes import serve_processes
+
+        serve_processes(settings, settings.processes)
+    else:
+        serve(settings)
     return 0
 
 
@@ -191,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_address,
         help="host:port to listen on; port 0 picks a free one (env VDIST_ADDRESS; default: "
         f"{os.environ.get('VDIST_ADDRESS') or Settings().address})",
+    )
+    serve.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="server processes sharing the address, one per core to use (env "
+        "VDIST_PROCESSES; default: 1)",
     )
     _database_argument(serve)
     serve.set_defaults(run=_serve)

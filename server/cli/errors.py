@@ -94,6 +94,8 @@ def describe(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
     )
     if isinstance(exc, config_errors):
         return one_line(exc), EXIT_USAGE
+    if isinstance(exc, _types("server.processes", "GroupFailed")):
+        return one_line(exc), EXIT_FAILED
     if isinstance(exc, grpc.RpcError):
         return rpc_message(exc, getattr(args, "target", None)), EXIT_FAILED
     if isinstance(exc, _types("sqlalchemy.exc", "DBAPIError")):

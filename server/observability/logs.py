@@ -7,9 +7,10 @@ replaces the root logger's handlers, which in tests would remove pytest's captur
 Formats:
 - "text": `<time> <LEVEL> <logger>: <message>` as before;
 - "json": one object per line, `{"time": "2030-01-01T10:00:05.123Z", "level": "INFO",
-  "logger": "vdist.access", "message": "...", ...}` plus, when given as `extra=` on the call,
-  `method`, `code`, `duration_ms`, `principal`, `peer`, `request_id` and `trace_id`
-  (missing, None or "" are left out), and `exc_info` (the traceback text) for exceptions.
+  "logger": "vdist.access", "message": "...", "pid": 4242, ...}` plus, when given as
+  `extra=` on the call, `method`, `code`, `duration_ms`, `principal`, `peer`, `request_id`
+  and `trace_id` (missing, None or "" are left out), and `exc_info` (the traceback text)
+  for exceptions.
 
 The access log passes its fields as extras, e.g.::
 
@@ -97,6 +98,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            # Tells apart the processes of one `vdist serve --processes N`.
+            "pid": record.process,
         }
         for name in EXTRA_FIELDS:
             value = getattr(record, name, None)

@@ -44,6 +44,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
@@ -136,25 +137,40 @@ class ServerMetrics:
         self.registry.register(DomainCollector(db, cache_seconds))
 
     def serve(self, address: str) -> MetricsEndpoint:
-        """Serves the registry as Prometheus text at http://`address`/metrics in a daemon thread.
+        """Serves this registry at http://`address`/metrics (see `serve_registry`)."""
+        return serve_registry(self.registry, address)
 
-        `address` is `host:port` (`[::1]:9464` for IPv6; an empty host listens everywhere);
-        port 0 picks a free port, given back as `.port`. Raises OSError when the address cannot
-        be bound, ValueError when it does not parse. Stop with `.stop()`.
-        """
-        host, port = split_address(address)
-        server, thread = start_http_server(port, host, registry=self.registry)
-        stopped = threading.Event()
 
-        def stop() -> None:
-            if stopped.is_set():
-                return
-            stopped.set()
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+def serve_registry(registry: CollectorRegistry, address: str) -> MetricsEndpoint:
+    """Serves `registry` as Prometheus text at http://`address`/metrics in a daemon thread.
 
-        return MetricsEndpoint(port=int(server.server_port), stop=stop)
+    `address` is `host:port` (`[::1]:9464` for IPv6; an empty host listens everywhere);
+    port 0 picks a free port, given back as `.port`. Raises OSError when the address cannot
+    be bound, ValueError when it does not parse. Stop with `.stop()`.
+    """
+    host, port = split_address(address)
+    server, thread = start_http_server(port, host, registry=registry)
+    stopped = threading.Event()
+
+    def stop() -> None:
+        if stopped.is_set():
+            return
+        stopped.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return MetricsEndpoint(port=int(server.server_port), stop=stop)
+
+
+def multiprocess_registry(directory: str, db: Database, cache_seconds: float) -> CollectorRegistry:
+    """The supervisor's registry under `vdist serve --processes N`: the per-process series
+    that every server process writes under `directory` (prometheus_client's multiprocess
+    mode: counters and histograms summed over the processes), and the domain series once."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    registry.register(DomainCollector(db, cache_seconds))
+    return registry
 
 
 def split_address(address: str) -> tuple[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -79,6 +80,7 @@ def test_json_lines_with_extras(output: io.StringIO) -> None:
         "level": "WARNING",
         "logger": "other",
         "message": "plain",
+        "pid": os.getpid(),
     }
 
 
