@@ -1,0 +1,56 @@
+"""Pruning: the incremental pricing of dropped candidates and the near-violator rounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocator import pruning
+from allocator.checker import certificate_bound
+from allocator.flow import solve_flow
+from allocator.problem import Mode
+from allocator.pruning import initial_keep, near_margin, price_dropped, prune_and_solve
+from tests.unit.allocator_opt.instances import random_problem
+
+seeds = st.integers(min_value=0, max_value=2**31 - 1)
+modes = st.sampled_from([Mode.FILTER, Mode.SCHEDULE])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, modes, st.integers(min_value=1, max_value=40), st.integers(min_value=1, max_value=9))
+def test_price_dropped_finds_every_near_candidate(
+    seed: int, mode: Mode, margin: int, chunk: int
+) -> None:
+    p = random_problem(seed, videos=30, channels=5, days=3, max_slots_per_day=3, mode=mode)
+    keep = initial_keep(p, factor=0.2)
+    duals = solve_flow(p, np.flatnonzero(keep)).duals
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pruning, "_PRICE_CHUNK", chunk)  # several chunks, ragged end
+        cand, rc = price_dropped(p, duals, keep, margin)
+    dropped = np.flatnonzero(~keep)
+    full = pruning.reduced_costs(p, duals, dropped)
+    want = full > -margin
+    assert cand.tolist() == dropped[want].tolist()
+    assert rc.tolist() == full[want].tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds, modes, st.sampled_from([0.0, 0.1, 1.0]))
+def test_near_violators_change_rounds_not_the_certified_optimum(
+    seed: int, mode: Mode, share: float
+) -> None:
+    p = random_problem(seed, videos=40, channels=6, days=3, max_slots_per_day=3, mode=mode)
+    plain = prune_and_solve(p, factor=0.3, near_share=0.0)
+    near = prune_and_solve(p, factor=0.3, near_share=share)
+    assert certificate_bound(p, near.flow.duals) == near.weighted_bound
+    if plain.flow.exact and near.flow.exact:
+        assert near.flow.weighted == plain.flow.weighted == near.weighted_bound
+
+
+def test_margin_is_a_share_of_the_mean_score() -> None:
+    p = random_problem(3, videos=20, channels=4)
+    mean = float(np.abs(p.cand_score).mean())
+    assert near_margin(p, 0.5) == max(1, int(0.5 * mean))
+    assert near_margin(p, 0.0) == 1  # violators only: reduced cost > -1, i.e. >= 0
