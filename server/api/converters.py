@@ -7,6 +7,9 @@ reads it back; the use cases read the same JSON into domain values (usecases/dom
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,21 +89,17 @@ def channel_config(message: pb.Channel) -> dict[str, Any]:
 
 def channel_to_proto(row: models.Channel, now: datetime | None = None) -> pb.Channel:
     """A stored channel as the API's Channel, with its availability as of `now`."""
-    message = pb.Channel(
-        id=row.id,
-        display_name=row.display_name,
-        platform=row.platform,
-        timezone=row.timezone,
-        active=row.active,
-        available=row.available,
-        unavailable_reason=row.unavailable_reason,
-    )
-    config = row.config
-    json_format.ParseDict(config.get("filters", {}), message.filters)
-    json_format.ParseDict(config.get("preferences", {}), message.preferences)
-    json_format.ParseDict(config.get("schedule", {}), message.schedule)
-    message.transformations.extend(transformations_to_proto(config.get("transformations", [])))
-    json_format.ParseDict(config.get("retry_policy", {}), message.retry_policy)
+    message = pb.Channel()
+    # The configuration part, parsed from JSON once per version (json_format is ~100x slower
+    # than merging the bytes it produced, and ListChannels converts a page of channels).
+    message.MergeFromString(_CONFIG_MESSAGES.get(row.id, row.update_time, row.config))
+    message.id = row.id
+    message.display_name = row.display_name
+    message.platform = row.platform
+    message.timezone = row.timezone
+    message.active = row.active
+    message.available = row.available
+    message.unavailable_reason = row.unavailable_reason
     _set_ts(message, "unavailable_until", row.unavailable_until)
     _set_ts(message, "create_time", row.create_time)
     _set_ts(message, "update_time", row.update_time)
@@ -109,6 +108,46 @@ def channel_to_proto(row: models.Channel, now: datetime | None = None) -> pb.Cha
         message.ClearField("unavailable_until")
         message.unavailable_reason = ""
     return message
+
+
+def _config_message(config: dict[str, Any]) -> bytes:
+    """The serialized Channel holding only the configuration fields of stored `config`."""
+    message = pb.Channel()
+    json_format.ParseDict(config.get("filters", {}), message.filters)
+    json_format.ParseDict(config.get("preferences", {}), message.preferences)
+    json_format.ParseDict(config.get("schedule", {}), message.schedule)
+    message.transformations.extend(transformations_to_proto(config.get("transformations", [])))
+    json_format.ParseDict(config.get("retry_policy", {}), message.retry_policy)
+    return message.SerializeToString()
+
+
+class _ConfigMessages:
+    """`_config_message` per (channel id, update_time), least recently used first out. A hit
+    also needs an equal config, so a row changed without a new update_time is parsed anew."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, datetime | None], tuple[dict[str, Any], bytes]]
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, channel_id: str, version: datetime | None, config: dict[str, Any]) -> bytes:
+        key = (channel_id, version)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == config:
+                self._entries.move_to_end(key)
+                return entry[1]
+        blob = _config_message(config)
+        with self._lock:
+            self._entries[key] = (copy.deepcopy(config), blob)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return blob
+
+
+_CONFIG_MESSAGES = _ConfigMessages()
 
 
 def transformations_to_proto(values: list[dict[str, Any]]) -> list[pb.Transformation]:
