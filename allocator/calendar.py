@@ -47,8 +47,10 @@ _MARGIN_DAYS = 2
 
 # Taken instants counted against a day's cap reach this far beyond each end of the horizon.
 TAKEN_MARGIN = timedelta(days=1)
-# The first window of taken instants `first_free_slot` asks for; each next one is twice as long.
-_FIRST_TAKEN_WINDOW = timedelta(days=3)
+# The first window of taken instants `first_free_slot` asks for, and how much longer each next
+# one is: a channel booked weeks ahead costs two or three queries, not one per day.
+_FIRST_TAKEN_WINDOW = timedelta(days=7)
+_WINDOW_GROWTH = 4
 # Slack around the UTC span of a local date estimated from the offsets at its midnights and noon.
 _DAY_SLACK = timedelta(hours=1)
 # Cached days per schedule before the cache of that schedule starts over.
@@ -187,7 +189,7 @@ def first_free_slot(
     """The first free slot of `schedule` in [start, end), or None.
 
     `taken_between(lo, hi)` gives the live distributions' instants in [lo, hi); it is called
-    with consecutive windows from `start - TAKEN_MARGIN`, each twice as long as the one before,
+    with consecutive windows from `start - TAKEN_MARGIN`, each longer than the one before,
     never past `end + TAKEN_MARGIN`, and only until a free slot is found. The answer equals
     `free_slots(slot_times(schedule, timezone, start, end), taken, timezone, cap)[0]` where
     `taken` are the instants in [start - TAKEN_MARGIN, end + TAKEN_MARGIN).
@@ -215,6 +217,13 @@ def first_free_slot(
             if free is not None and (best is None or free < best):
                 best = free
         day += timedelta(days=1)
+
+
+def first_taken_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The window of the first `taken_between` call of `first_free_slot(..., start, end, ...)`:
+    a caller may fetch it ahead, together with other reads."""
+    low = _as_utc(start, "start") - TAKEN_MARGIN
+    return low, min(low + _FIRST_TAKEN_WINDOW, _as_utc(end, "end") + TAKEN_MARGIN)
 
 
 def day_slots(schedule: PostingSchedule, timezone: str, day: date) -> tuple[datetime, ...]:
@@ -251,7 +260,7 @@ class _TakenReader:
                     self.held.add(utc)
                     self.per_day[utc.astimezone(self._tz).date()] += 1
             self._read_to = upto
-            self._window *= 2
+            self._window *= _WINDOW_GROWTH
 
 
 class _DayCalendar:

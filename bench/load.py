@@ -20,7 +20,8 @@ LeasePublications(limit 1) + ReportPublication(published) pairs (one pair counts
 (PUBLISHED) distributions of N videos of its own on the hourly slots before now (a channel's
 history: the duplicate query has N live rows to look through). "Assign empty" and "Assign deep"
 then measure Assign on each, one client thread (latency, not throughput), interleaved in every
-run; "deep/empty" in the summary is the ratio of their p50s.
+run, each run from a free calendar (what earlier runs booked there is cancelled first);
+"deep/empty" in the summary is the ratio of their p50s.
 
     python -m bench.load [--backend sqlite|postgresql|both] [--seconds 5] [--threads 8]
                          [--existing N] [--repeat R] [--methods Assign,...] [--assign-depth N]
@@ -334,6 +335,26 @@ def _seed(running: Any, args: argparse.Namespace) -> tuple[list[str], list[str],
     return channel_ids, fresh, counts
 
 
+def _free_future(db: Any, method: str) -> None:
+    """Cancels what earlier runs booked ahead on the method's channel, so that every run of
+    "Assign empty" and "Assign deep" starts from the same free calendar (the deep channel's
+    history is PUBLISHED, in the past, and stays)."""
+    from sqlalchemy import update
+
+    from persistence import models
+    from persistence.enums import DistributionState
+
+    D = models.Distribution
+    channel = EMPTY_CHANNEL if method == "Assign empty" else DEEP_CHANNEL
+    db.transaction(
+        lambda s: s.execute(
+            update(D)
+            .where(D.channel_id == channel, D.state == DistributionState.SCHEDULED)
+            .values(state=DistributionState.CANCELLED)
+        )
+    )
+
+
 def _insert_all(db: Any, table: Any, values: Iterator[dict[str, Any]]) -> None:
     """Bulk inserts in transactions of 5000 rows."""
     from sqlalchemy import insert
@@ -387,6 +408,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 for _ in range(args.repeat):
                     for method in methods:
                         threads = 1 if method in DEPTH_METHODS else args.threads
+                        if method in DEPTH_METHODS:
+                            _free_future(running.db, method)
                         runs[method].append(
                             clients.submit(_client_measure, method, threads, args.seconds).result()
                         )

@@ -57,6 +57,23 @@ class ChannelRepository:
         )
         return {row.id: row for row in rows}
 
+    def lock_with_video(
+        self, channel_ids: Iterable[str], video_id: str
+    ) -> tuple[dict[str, models.Channel], models.Video | None]:
+        """`lock(channel_ids)` and the video `video_id`, in one statement.
+
+        The video rides along on every channel row (a LEFT JOIN on its id), so it is None both
+        when it does not exist and when none of the channels does.
+        """
+        rows = self._session.execute(
+            select(C, V)
+            .outerjoin(V, V.id == video_id)
+            .where(C.id.in_(sorted(set(channel_ids))))
+            .order_by(C.id)
+            .with_for_update(of=C)
+        ).all()
+        return {c.id: c for c, _ in rows}, rows[0][1] if rows else None
+
     def by_ids(self, channel_ids: Iterable[str]) -> dict[str, models.Channel]:
         """The channels of `channel_ids` that exist, by id (not locked)."""
         rows = self._session.scalars(select(C).where(C.id.in_(set(channel_ids))))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from persistence import bulk, models
@@ -16,6 +16,22 @@ from persistence.repositories.keyset import Page, keyset_page
 
 D = models.Distribution
 Dec = models.Decision
+
+
+class StoredAnswer(NamedTuple):
+    """A stored response and the hash of the request it answered."""
+
+    request_hash: str
+    response: bytes
+
+
+# Built once: single-row statements of every mutating call, compiled from SQLAlchemy's cache.
+_INSERT_DECISION = insert(cast(Table, Dec.__table__))
+_INSERT_STORED = insert(cast(Table, models.StoredResponse.__table__))
+_STORED_ANSWER = select(models.StoredResponse.request_hash, models.StoredResponse.response).where(
+    models.StoredResponse.method == bindparam("method"),
+    models.StoredResponse.request_id == bindparam("request_id"),
+)
 
 
 class DecisionRepository:
@@ -38,22 +54,23 @@ class DecisionRepository:
         method: DistributionMethod | None = None,
         run_id: str | None = None,
         details: dict[str, Any] | None = None,
-    ) -> models.Decision:
-        """Adds a decision to the transaction: it commits with the change it describes or not at
-        all (invariant 3)."""
-        decision = Dec(
-            kind=kind,
-            reason=reason,
-            actor=actor,
-            video_id=video_id,
-            channel_id=channel_id,
-            distribution_id=distribution_id,
-            method=method,
-            run_id=run_id,
-            details={**(details or {}), **self._audit},
+    ) -> None:
+        """Writes a decision in the transaction: it commits with the change it describes or
+        not at all (invariant 3). One INSERT, no unit of work."""
+        self._session.connection().execute(
+            _INSERT_DECISION,
+            {
+                "kind": kind,
+                "reason": reason,
+                "actor": actor,
+                "video_id": video_id,
+                "channel_id": channel_id,
+                "distribution_id": distribution_id,
+                "method": method,
+                "run_id": run_id,
+                "details": {**(details or {}), **self._audit},
+            },
         )
-        self._session.add(decision)
-        return decision
 
     def record_for(
         self,
@@ -63,9 +80,9 @@ class DecisionRepository:
         reason: str,
         actor: str,
         details: dict[str, Any] | None = None,
-    ) -> models.Decision:
-        """Adds a decision about `distribution` (its video, channel, method and run)."""
-        return self.record(
+    ) -> None:
+        """Writes a decision about `distribution` (its video, channel, method and run)."""
+        self.record(
             kind,
             reason=reason,
             actor=actor,
@@ -136,15 +153,22 @@ class StoredResponseRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def get(self, method: str, request_id: str) -> models.StoredResponse | None:
+    def get(self, method: str, request_id: str) -> StoredAnswer | None:
         """The stored response of (method, request_id), or None."""
-        return self._session.get(models.StoredResponse, (method, request_id))
+        row = self._session.execute(
+            _STORED_ANSWER, {"method": method, "request_id": request_id}
+        ).first()
+        return StoredAnswer(row.request_hash, row.response) if row is not None else None
 
     def add(self, method: str, request_id: str, request_hash: str, response: bytes) -> None:
-        """Stores a response in the transaction of the effect it answers."""
-        self._session.add(
-            models.StoredResponse(
-                method=method, request_id=request_id, request_hash=request_hash, response=response
-            )
+        """Stores a response in the transaction of the effect it answers; a second one for the
+        same (method, request_id) raises IntegrityError here."""
+        self._session.connection().execute(
+            _INSERT_STORED,
+            {
+                "method": method,
+                "request_id": request_id,
+                "request_hash": request_hash,
+                "response": response,
+            },
         )
-        self._session.flush()

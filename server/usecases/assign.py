@@ -19,12 +19,19 @@ from persistence import models
 from persistence.base import utcnow
 from persistence.enums import DecisionKind, DistributionMethod
 from persistence.repositories import Repositories
+from persistence.repositories.distributions import Duplicate
 from server.usecases import lookups
 from server.usecases.availability import channel_blockers, video_blockers
 from server.usecases.domain_values import channel_to_domain, transformation_json, video_to_domain
 from server.usecases.lifecycle import new_distribution
 from server.usecases.retry_policy import policy_for
-from server.usecases.slots import SLOT_SEARCH_HORIZON, next_free_slot, requested_slot
+from server.usecases.slots import (
+    SLOT_SEARCH_HORIZON,
+    TakenWindow,
+    first_window,
+    next_free_slot,
+    requested_slot,
+)
 
 
 class Outcome(StrEnum):
@@ -77,8 +84,9 @@ class _Verdict:
 def assign(repos: Repositories, command: AssignCommand) -> list[AssignResult]:
     """Assigns the video to each requested channel; one result per channel, in request order."""
     now = utcnow()
-    video = lookups.video(repos, command.video_id, "video_id")
-    channels = lookups.locked_channels(repos, command.channel_ids)
+    video, channels = lookups.video_and_locked_channels(
+        repos, command.video_id, command.channel_ids
+    )
     return [_assign_one(repos, command, video, channel, now) for channel in channels]
 
 
@@ -152,7 +160,7 @@ def _judge(
     now: datetime,
 ) -> _Verdict:
     overrides: list[str] = []
-    duplicate = repos.distributions.live_duplicate(video.id, video.source_url, channel.id)
+    duplicate, known = _duplicate_and_taken(repos, command, video, channel, now)
     if duplicate is not None:
         what = "video" if duplicate.video_id == video.id else "source URL"
         text = f"{what} already live on {channel.id} as distribution {duplicate.id}"
@@ -173,7 +181,7 @@ def _judge(
                 Outcome.REJECTED_FILTER, text, "FILTER", failed_filters=match.failed_filters
             )
         overrides.append(f"filters: {text}")
-    slot, slot_problem = _slot(repos, channel, schedule, command, now)
+    slot, slot_problem = _slot(repos, channel, schedule, command, now, known)
     if slot is None:
         return _Verdict(Outcome.REJECTED_NO_SLOT, slot_problem, "NO_SLOT")
     if slot_problem:
@@ -191,16 +199,35 @@ def _judge(
     )
 
 
+def _duplicate_and_taken(
+    repos: Repositories,
+    command: AssignCommand,
+    video: models.Video,
+    channel: models.Channel,
+    now: datetime,
+) -> tuple[Duplicate | None, TakenWindow | None]:
+    """The live duplicate, and (for a next-free-slot search) the first window of taken slots,
+    read in one round trip: the window is cheap and most calls get that far."""
+    if command.scheduled_at is not None:
+        return repos.distributions.live_duplicate(video.id, video.source_url, channel.id), None
+    start, end = first_window(now)
+    duplicate, times = repos.distributions.duplicate_and_taken(
+        video.id, video.source_url, channel.id, start, end
+    )
+    return duplicate, TakenWindow(start, end, times)
+
+
 def _slot(
     repos: Repositories,
     channel: models.Channel,
     schedule: d.PostingSchedule,
     command: AssignCommand,
     now: datetime,
+    known: TakenWindow | None,
 ) -> tuple[datetime | None, str]:
     """(slot, note): the slot to use, or None and why not; a note marks an off-schedule slot."""
     if command.scheduled_at is None:
-        slot = next_free_slot(repos.distributions, channel, schedule, now)
+        slot = next_free_slot(repos.distributions, channel, schedule, now, known)
         if slot is None:
             return None, f"no free slot on {channel.id} in the next {SLOT_SEARCH_HORIZON.days} days"
         return slot, ""

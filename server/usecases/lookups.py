@@ -45,6 +45,20 @@ def locked_channels(
     return _in_order(repos.channels.lock(channel_ids), channel_ids, "channel", field)
 
 
+def video_and_locked_channels(
+    repos: Repositories,
+    video_id: str,
+    channel_ids: Sequence[str],
+    video_field: str = "video_id",
+    channels_field: str = "channel_ids",
+) -> tuple[models.Video, list[models.Channel]]:
+    """`video` and `locked_channels` in one round trip; NotFound names the video first."""
+    found, row = repos.channels.lock_with_video(channel_ids, video_id)
+    # None also when no channel exists: only then does the video need a look of its own.
+    video_row = row if row is not None else video(repos, video_id, video_field)
+    return video_row, _in_order(found, channel_ids, "channel", channels_field)
+
+
 def channels(
     repos: Repositories, channel_ids: Sequence[str], field: str = "channel_ids"
 ) -> list[models.Channel]:

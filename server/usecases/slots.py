@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from allocator import calendar
@@ -13,23 +15,41 @@ from persistence.repositories import DistributionRepository
 SLOT_SEARCH_HORIZON = timedelta(days=62)
 
 
+@dataclass(frozen=True)
+class TakenWindow:
+    """A channel's taken instants in [start, end), read ahead of the slot search."""
+
+    start: datetime
+    end: datetime
+    times: Sequence[datetime]
+
+
+def first_window(now: datetime) -> tuple[datetime, datetime]:
+    """The taken-instants window `next_free_slot(..., now)` reads first (to read it ahead)."""
+    return calendar.first_taken_window(now, now + SLOT_SEARCH_HORIZON)
+
+
 def next_free_slot(
     distributions: DistributionRepository,
     channel: models.Channel,
     schedule: d.PostingSchedule,
     now: datetime,
+    known: TakenWindow | None = None,
 ) -> datetime | None:
     """The channel's first slot of `schedule` after `now` that no live distribution holds.
 
-    Nearest days first: the taken instants are read in growing windows (usually one query)
-    until a free slot turns up, instead of resolving and reading the whole horizon.
+    Nearest days first: the taken instants are read in growing windows (usually one, `known`
+    when the caller read it already) until a free slot turns up, instead of resolving and
+    reading the whole horizon.
     """
+
+    def taken_between(lo: datetime, hi: datetime) -> Sequence[datetime]:
+        if known is not None and known.start <= lo and hi <= known.end:
+            return [t for t in known.times if lo <= t < hi]
+        return distributions.taken_times(channel.id, lo, hi)
+
     return calendar.first_free_slot(
-        schedule,
-        channel.timezone,
-        now,
-        now + SLOT_SEARCH_HORIZON,
-        lambda lo, hi: distributions.taken_times(channel.id, lo, hi),
+        schedule, channel.timezone, now, now + SLOT_SEARCH_HORIZON, taken_between
     )
 
 
