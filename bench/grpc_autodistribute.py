@@ -9,6 +9,8 @@ seconds come from its "AutoDistribute <run>: load=..s ..." log line.
 
 The baseline of the same run is bench.run's bare min-cost flow over every candidate of the same
 instance (in its own process): the ratio call / flow is what the target is stated against.
+"cpu s" is the server process's CPU time during the call (user + system, the database's work
+not included): steadier than wall time when other work shares the cores.
 
     python -m bench.grpc_autodistribute --size M --backend postgresql --repeat 3
 """
@@ -126,8 +128,8 @@ _STAGE = re.compile(r"(\w+)=([0-9.]+)s")
 
 
 def _serve(url: str, conn: Connection) -> None:
-    """The server process: sends its port, serves until told to stop, then sends its peak RSS
-    and the stage seconds of its AutoDistribute run."""
+    """The server process: sends its port, answers "cpu" with its CPU seconds so far until told
+    to stop, then sends its peak RSS and the stage seconds of its AutoDistribute run."""
     stages = _StageLog()
     logger = logging.getLogger("server.usecases.autodistribute")
     logger.setLevel(logging.INFO)
@@ -136,7 +138,9 @@ def _serve(url: str, conn: Connection) -> None:
         Settings.from_env(environ={}, address="127.0.0.1:0", database_url=url, access_log=False)
     )
     conn.send(running.port)
-    conn.recv()
+    while conn.recv() == "cpu":
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        conn.send(usage.ru_utime + usage.ru_stime)
     running.stop(grace=1)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     conn.send({"peak_rss_mb": peak_mb, "stages": stages.seconds})
@@ -153,9 +157,13 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
             f"127.0.0.1:{port}",
             options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
         ) as channel:
-            response, load_s, call_s = _load_and_call(
-                svc_grpc.DistributionServiceStub(channel), instance, time_limit
-            )
+            stub = svc_grpc.DistributionServiceStub(channel)
+            load_s = _load(stub, instance)
+            parent.send("cpu")
+            cpu_before = parent.recv()
+            response, call_s = _call(stub, instance, time_limit)
+            parent.send("cpu")
+            cpu_s = parent.recv() - cpu_before
         parent.send("stop")
         server_side = parent.recv()
     finally:
@@ -165,6 +173,7 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
     return {
         "load_s": load_s,
         "call_s": call_s,
+        "cpu_s": cpu_s,
         "server_s": response.wall_seconds,
         "candidates": response.candidate_count,
         "slots": response.slot_count,
@@ -176,17 +185,21 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
     }
 
 
-def _load_and_call(
-    stub: svc_grpc.DistributionServiceStub, instance: Instance, time_limit: float
-) -> tuple[svc.AutoDistributeResponse, float, float]:
-    shift = _next_monday() - instance.start
-    loaded = time.perf_counter()
+def _load(stub: svc_grpc.DistributionServiceStub, instance: Instance) -> float:
+    started = time.perf_counter()
     for c in instance.channels:
         stub.UpsertChannel(svc.UpsertChannelRequest(channel=channel_message(c)))
+    shift = _shift(instance)
     for i in range(0, len(instance.videos), BATCH):
         batch = [video_message(v, shift) for v in instance.videos[i : i + BATCH]]
         stub.UpsertVideos(svc.UpsertVideosRequest(videos=batch))
-    load_s = time.perf_counter() - loaded
+    return time.perf_counter() - started
+
+
+def _call(
+    stub: svc_grpc.DistributionServiceStub, instance: Instance, time_limit: float
+) -> tuple[svc.AutoDistributeResponse, float]:
+    shift = _shift(instance)
     started = time.perf_counter()
     response = stub.AutoDistribute(
         svc.AutoDistributeRequest(
@@ -199,7 +212,13 @@ def _load_and_call(
         ),
         timeout=600,
     )
-    return response, load_s, time.perf_counter() - started
+    return response, time.perf_counter() - started
+
+
+def _shift(instance: Instance) -> timedelta:
+    """Whole weeks that move the instance's horizon to the next Monday (the server would move
+    a start in the past to now)."""
+    return _next_monday() - instance.start
 
 
 def bare_flow(size: str, seed: int) -> dict[str, Any]:
@@ -227,7 +246,8 @@ def row(size: str, backend: str, runs: list[dict[str, Any]], flows: list[dict[st
     return (
         f"{size:<4} {backend:<10} {last['candidates']:>10} {last['assigned']:>8} "
         f"{last['status']:>8} {objective:>6.4f} {statistics.median(calls):>7.2f} "
-        f"{statistics.median(flow_s):>6.2f} {ratio:>5.2f}x {stage} "
+        f"{statistics.median(flow_s):>6.2f} {ratio:>5.2f}x "
+        f"{statistics.median(float(r['cpu_s']) for r in runs):>6.2f} {stage} "
         f"{statistics.median(float(r['peak_rss_mb']) for r in runs):>7.0f}  "
         + " ".join(f"{c:.2f}/{f:.2f}" for c, f in zip(calls, flow_s, strict=True))
     )
@@ -247,7 +267,7 @@ def main() -> None:
     instance = generate(SPECS[args.size], seed=args.seed)
     print(
         f"{'size':<4} {'backend':<10} {'candidates':>10} {'assigned':>8} {'status':>8} "
-        f"{'obj/fl':>6} {'call s':>7} {'flow s':>6} {'ratio':>6} "
+        f"{'obj/fl':>6} {'call s':>7} {'flow s':>6} {'ratio':>6} {'cpu s':>6} "
         + " ".join(f"{k[:5]:>5}" for k in STAGES)
         + f" {'RSS MB':>7}  call/flow s"
     )
