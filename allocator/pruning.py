@@ -34,6 +34,7 @@ class PrunedFlow:
 
     flow: FlowResult
     kept: Int64Array  # candidate indices the last flow was solved on
+    tight: Int64Array  # the kept ones with reduced cost >= 0: only they can be in an optimum
     rounds: int
     weighted_bound: int  # B(y) over all candidates (weighted objective)
     seconds: float
@@ -280,6 +281,7 @@ def prune_and_solve(
     return PrunedFlow(
         flow=flow,
         kept=kept,
+        tight=kept[rc_kept >= 0],
         rounds=rounds,
         weighted_bound=bound,
         seconds=time.perf_counter() - t0,

@@ -161,7 +161,10 @@ def _solve_flow_shaped(
     certified = pruned.weighted_bound <= flow.weighted
     stats["flow_certified"] = certified
     if use_cpsat:
-        matrix = build_matrix(p, pruned.kept)
+        # Certified at gap 0, reduced-cost fixing keeps only columns with reduced cost 0, all
+        # of tight candidates: the matrix need not hold the others (at 50k x 1,500 the kept
+        # set gave 4.7M columns, of which 0.26M were left after fixing).
+        matrix = build_matrix(p, pruned.tight if certified else pruned.kept)
         fill = flow.filled if p.mode is Mode.SCHEDULE else None
         units = None if certified else clock.budget(_CP_CONFIRM_SHARE)
         found = _run_cp(
