@@ -24,7 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from allocator.domain import Channel, Orientation, Transformation, TransformationKind, Video
+from allocator.domain import (
+    Channel,
+    ContentFilters,
+    Orientation,
+    Transformation,
+    TransformationKind,
+    Video,
+)
 
 # The API names of the filters, in the order `Match.failed_filters` reports them.
 FILTER_NAMES: tuple[str, ...] = (
@@ -129,20 +136,26 @@ def published_frame(video: Video, transformations: tuple[Transformation, ...]) -
 
 def compile_rules(channel: Channel) -> ChannelRules:
     """Normalise a channel's filters and pick the transformations that can fix them."""
+    # Keyed on the two parts the rules depend on: hashing the whole channel (its schedule
+    # too) cost more than the evaluation it saved.
+    key = (channel.filters, channel.transformations)
     try:
-        hash(channel)
+        hash(key)
     except TypeError:  # a list where the domain type says tuple: correct, just not cacheable
-        return _compile_rules(channel)
-    return _cached_rules(channel)
+        return _compile_rules(*key)
+    return _cached_rules(*key)
 
 
 @lru_cache(maxsize=4096)
-def _cached_rules(channel: Channel) -> ChannelRules:
-    return _compile_rules(channel)
+def _cached_rules(
+    filters: ContentFilters, transformations: tuple[Transformation, ...]
+) -> ChannelRules:
+    return _compile_rules(filters, transformations)
 
 
-def _compile_rules(channel: Channel) -> ChannelRules:
-    filters = channel.filters
+def _compile_rules(
+    filters: ContentFilters, transformations: tuple[Transformation, ...]
+) -> ChannelRules:
     languages = frozenset(p for p in (primary_language(lang) for lang in filters.languages) if p)
     return ChannelRules(
         min_duration_seconds=filters.min_duration_seconds,
@@ -156,20 +169,22 @@ def _compile_rules(channel: Channel) -> ChannelRules:
         exclude_tags=normalise_tags(filters.exclude_tags),
         exclude_watermarked=filters.exclude_watermarked,
         languages=languages,
-        trim=_fixing_trim(channel),
-        crop=_fixing_crop(channel),
-        captions=_fixing_captions(channel, languages),
+        trim=_fixing_trim(filters, transformations),
+        crop=_fixing_crop(filters, transformations),
+        captions=_fixing_captions(transformations, languages),
     )
 
 
-def _fixing_trim(channel: Channel) -> Transformation | None:
+def _fixing_trim(
+    filters: ContentFilters, transformations: tuple[Transformation, ...]
+) -> Transformation | None:
     """The TRIM that brings a too-long video within max duration, keeping as much as possible."""
-    maximum = channel.filters.max_duration_seconds
-    minimum = channel.filters.min_duration_seconds
+    maximum = filters.max_duration_seconds
+    minimum = filters.min_duration_seconds
     if maximum <= 0:
         return None
     best = 0
-    for transformation in channel.transformations:
+    for transformation in transformations:
         if transformation.kind is not TransformationKind.TRIM:
             continue
         # A trim without a length of its own cuts to whatever the filter allows.
@@ -180,12 +195,14 @@ def _fixing_trim(channel: Channel) -> Transformation | None:
     return Transformation(TransformationKind.TRIM, trim_seconds=best) if best > 0 else None
 
 
-def _fixing_crop(channel: Channel) -> Transformation | None:
+def _fixing_crop(
+    filters: ContentFilters, transformations: tuple[Transformation, ...]
+) -> Transformation | None:
     """The CROP to the filter's orientation, if the channel can crop to it."""
-    target = channel.filters.orientation
+    target = filters.orientation
     if target is Orientation.UNSPECIFIED:
         return None
-    for transformation in channel.transformations:
+    for transformation in transformations:
         if transformation.kind is TransformationKind.CROP and transformation.orientation in (
             target,
             Orientation.UNSPECIFIED,
@@ -194,9 +211,11 @@ def _fixing_crop(channel: Channel) -> Transformation | None:
     return None
 
 
-def _fixing_captions(channel: Channel, languages: frozenset[str]) -> Transformation | None:
+def _fixing_captions(
+    transformations: tuple[Transformation, ...], languages: frozenset[str]
+) -> Transformation | None:
     """The first BURN_CAPTIONS (channel order) whose language the channel accepts."""
-    for transformation in channel.transformations:
+    for transformation in transformations:
         if (
             transformation.kind is TransformationKind.BURN_CAPTIONS
             and primary_language(transformation.language) in languages

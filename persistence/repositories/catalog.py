@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from persistence import models
 from persistence.enums import VideoState
@@ -90,6 +91,23 @@ class ChannelRepository:
     def page(self, after: Sequence[Any] | None, size: int) -> Page[models.Channel]:
         """Channels by id after the key `after` ([id])."""
         return keyset_page(self._session, select(C), [C.id], after, size, descending=False)
+
+    def without_config(self, channel_ids: Iterable[str] | None) -> list[models.Channel]:
+        """The channels of `channel_ids` that exist (None: every channel), in id order, with
+        their `config` left unread (reading it raises): for callers that keep configurations
+        parsed by version (`update_time`) and ask `configs` only for versions they lack."""
+        query = select(C).options(defer(C.config, raiseload=True)).order_by(C.id)
+        if channel_ids is not None:
+            query = query.where(C.id.in_(set(channel_ids)))
+        return list(self._session.scalars(query))
+
+    def configs(self, channel_ids: Iterable[str]) -> dict[str, tuple[datetime, dict[str, Any]]]:
+        """(update_time, config) of the channels of `channel_ids`, by id, read together so that
+        the configuration is the one of that version."""
+        rows = self._session.execute(
+            select(C.id, C.update_time, C.config).where(C.id.in_(set(channel_ids)))
+        )
+        return {cid: (update_time, config) for cid, update_time, config in rows}
 
 
 class VideoRepository:

@@ -41,7 +41,7 @@ def explain(pairs: list[PairExplanation]) -> svc.ExplainResponse:
     """One PairExplanation per pair."""
     response = svc.ExplainResponse()
     for p in pairs:
-        pair = response.pairs.add(
+        response.pairs.add(
             video_id=p.video_id,
             channel_id=p.channel_id,
             eligible=p.eligible,
@@ -49,8 +49,10 @@ def explain(pairs: list[PairExplanation]) -> svc.ExplainResponse:
             failed_filters=p.failed_filters,
             duplicate_of=p.duplicate_of,
             blockers=p.blockers,
+            # The use case's JSON has proto field names and enum names, which the constructor
+            # takes as they are: json_format.ParseDict cost 40 us a transformation.
+            transformations=[pb.Transformation(**t) for t in p.transformations],
         )
-        pair.transformations.extend(converters.transformations_to_proto(p.transformations))
     return response
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,9 +35,36 @@ class ChannelConfigError(ValueError):
     """The stored configuration holds a value no current server accepts."""
 
 
+#: Reads (update_time, config) of channels by id, in one query.
+ConfigReader = Callable[[list[str]], Mapping[str, tuple[datetime, Mapping[str, Any]]]]
+
+
 def channel_to_domain(row: models.Channel) -> d.Channel:
     """A stored channel as the allocator's Channel (its configuration parsed once per version)."""
-    parsed = _CONFIGS.get(row)
+    return _channel(row, _CONFIGS.get(row))
+
+
+def channels_to_domain(rows: Sequence[models.Channel], read: ConfigReader) -> list[d.Channel]:
+    """Channels loaded without their configuration as the allocator's Channels, in row order.
+
+    Cached versions need no configuration; the others are read with one call of `read` (the
+    version it returns with each configuration is the one cached).
+    """
+    parsed = {row.id: _CONFIGS.cached(row.id, row.update_time) for row in rows}
+    missing = [cid for cid, p in parsed.items() if p is None]
+    if missing:
+        for cid, (version, config) in read(missing).items():
+            parsed[cid] = _CONFIGS.put(cid, version, config)
+    return [_channel(row, _present(parsed[row.id], row.id)) for row in rows]
+
+
+def _present(parsed: ParsedConfig | None, channel_id: str) -> ParsedConfig:
+    if parsed is None:  # deleted between the two reads: channels are never deleted
+        raise ChannelConfigError(f"channel {channel_id!r} has no configuration")
+    return parsed
+
+
+def _channel(row: models.Channel, parsed: ParsedConfig) -> d.Channel:
     return d.Channel(
         id=row.id,
         timezone=row.timezone,
@@ -96,35 +123,52 @@ def parse_config(config: Mapping[str, Any]) -> ParsedConfig:
 class ConfigCache:
     """Parsed channel configurations, at most `size` of them, least recently used out first.
 
-    Keyed by (channel id, update_time): the row's version, which every write of the row moves
-    on. A hit also needs the stored configuration to equal the one parsed (a deep comparison,
-    about a microsecond), so a configuration changed without a new update_time (in this
-    session before a flush, or by hand in SQL) is parsed again rather than served stale.
-    Safe to share between threads; a parse runs outside the lock.
+    Keyed by the row's version, (channel id, update_time): every write of a channel row moves
+    its update_time on, and the parse depends on nothing else. `get` (a loaded row) also
+    compares the row's configuration with the one parsed (deep equality, about a microsecond),
+    so a configuration changed in a session without a new update_time yet is parsed afresh
+    rather than served stale, and not cached. Safe to share between threads; parses run
+    outside the lock.
     """
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[str, datetime | None], tuple[Any, ParsedConfig]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[str, datetime], tuple[Any, ParsedConfig]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, row: models.Channel) -> ParsedConfig:
-        """The parsed configuration of `row`."""
-        key = (row.id, row.update_time)
+        """The parsed configuration of a row loaded with its `config`."""
         config = row.config
+        if row.update_time is None:  # not flushed yet: no version to key on
+            return parse_config(config)
+        key = (row.id, row.update_time)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == config:
                 self._entries.move_to_end(key)
                 return entry[1]
+        if entry is not None:
+            return parse_config(config)
+        return self.put(row.id, row.update_time, config)
+
+    def cached(self, channel_id: str, version: datetime) -> ParsedConfig | None:
+        """The parsed configuration of that version, if cached."""
+        key = (channel_id, version)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, channel_id: str, version: datetime, config: Mapping[str, Any]) -> ParsedConfig:
+        """Parses the configuration stored with that version and caches it."""
         parsed = parse_config(config)
-        # A private copy: the row's dict may be changed in place after this call.
+        # A private copy: the caller's dict may be changed in place afterwards.
         snapshot = copy.deepcopy(config)
         with self._lock:
-            self._entries[key] = (snapshot, parsed)
-            self._entries.move_to_end(key)
+            self._entries[(channel_id, version)] = (snapshot, parsed)
+            self._entries.move_to_end((channel_id, version))
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return parsed

@@ -14,7 +14,8 @@ from persistence.base import utcnow
 from persistence.repositories import Repositories
 from server.usecases import lookups
 from server.usecases.availability import channel_blockers, video_blockers
-from server.usecases.domain_values import channel_to_domain, transformation_json, video_to_domain
+from server.usecases.domain_values import channels_to_domain, transformation_json, video_to_domain
+from server.usecases.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -42,19 +43,17 @@ class PairExplanation:
 def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanation]:
     """One explanation per pair, videos outer, channels inner, in request (or id) order.
 
-    Three queries whatever the number of pairs: the videos, the channels and the live
-    duplicates of every pair.
+    Three queries whatever the number of pairs (the videos, the channels, the live duplicates
+    of every pair), and a fourth for the configurations of channel versions not parsed yet.
     """
     now = utcnow()
     videos = lookups.videos(repos, command.video_ids)
-    if command.channel_ids:
-        channels = lookups.channels(repos, command.channel_ids)
-    else:
-        channels = repos.channels.all()
+    rows = _channels(repos, command.channel_ids)
     duplicates = repos.distributions.live_duplicates(
-        [(v.id, v.source_url) for v in videos], [c.id for c in channels]
+        [(v.id, v.source_url) for v in videos], [c.id for c in rows]
     )
-    targets = [_Target.of(c, now) for c in channels]
+    channels = channels_to_domain(rows, repos.channels.configs)
+    targets = [_Target.of(row, channel, now) for row, channel in zip(rows, channels, strict=True)]
     pairs = []
     for video in videos:
         dom_video = video_to_domain(video)
@@ -62,6 +61,18 @@ def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanatio
         for target in targets:
             pairs.append(_explain_pair(video.id, dom_video, blocked, target, duplicates))
     return pairs
+
+
+def _channels(repos: Repositories, channel_ids: tuple[str, ...]) -> list[models.Channel]:
+    """The requested channels in request order (none requested: every channel, by id), their
+    configurations unread; NotFound names the first missing one."""
+    if not channel_ids:
+        return repos.channels.without_config(None)
+    found = {row.id: row for row in repos.channels.without_config(channel_ids)}
+    for i, cid in enumerate(channel_ids):
+        if cid not in found:
+            raise NotFound("channel", cid, field=f"channel_ids[{i}]")
+    return [found[cid] for cid in channel_ids]
 
 
 @dataclass(frozen=True)
@@ -73,8 +84,7 @@ class _Target:
     blockers: list[str]
 
     @classmethod
-    def of(cls, row: models.Channel, now: datetime) -> _Target:
-        channel = channel_to_domain(row)
+    def of(cls, row: models.Channel, channel: d.Channel, now: datetime) -> _Target:
         return cls(channel, filters.compile_rules(channel), channel_blockers(row, now))
 
 

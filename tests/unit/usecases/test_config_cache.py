@@ -15,6 +15,7 @@ from server.usecases.domain_values import (
     ChannelConfigError,
     ConfigCache,
     channel_to_domain,
+    channels_to_domain,
     parse_config,
     schedule_of,
 )
@@ -130,3 +131,28 @@ def test_channel_to_domain_and_schedule_of_read_through_the_cache() -> None:
     )
     assert channel_to_domain(row).filters is channel.filters
     assert schedule_of(row).slots[0].days == (1,)
+
+
+def test_channels_to_domain_reads_only_the_versions_it_lacks() -> None:
+    rows = [_row(_config(i + 1), cid=f"batch-{i}") for i in range(3)]
+    for row in rows:
+        # Rows loaded without their configuration: reading it must not be needed.
+        del row.config
+    reads: list[list[str]] = []
+
+    def read(ids: list[str]) -> dict[str, tuple[datetime, dict[str, Any]]]:
+        reads.append(ids)
+        versions = {row.id: row.update_time for row in rows}
+        return {cid: (versions[cid], _config(int(cid[-1]) + 1)) for cid in ids}
+
+    first = channels_to_domain(rows, read)
+    assert [c.filters.max_duration_seconds for c in first] == [1, 2, 3]
+    assert reads == [["batch-0", "batch-1", "batch-2"]]
+    assert channels_to_domain(rows, read) == first
+    assert len(reads) == 1
+    # A new version of one channel: only that one is read.
+    rows[1].update_time = T0 + timedelta(seconds=1)
+    channels_to_domain(rows, read)
+    assert reads[1] == ["batch-1"]
+    channels_to_domain(rows, read)
+    assert len(reads) == 2
