@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from persistence import bulk, models
@@ -18,6 +32,65 @@ C = models.Channel
 V = models.Video
 #: Beyond this many videos in a plan's scope, reading every live row beats an IN list.
 _LIVE_SCAN_THRESHOLD = 30_000
+
+
+class Duplicate(NamedTuple):
+    """A live distribution that a new one of the same video or source would duplicate."""
+
+    id: str
+    video_id: str
+
+
+def _live() -> ColumnElement[bool]:
+    """`state IN (live states)` with the states inlined as literals: a partial index over the
+    live states matches only a literal predicate (SQLite always, PostgreSQL under a generic
+    plan of a prepared statement)."""
+    return D.state.in_(
+        bindparam(
+            "live_states", [s.value for s in LIVE_STATES], expanding=True, literal_execute=True
+        )
+    )
+
+
+def _oldest(rows: Sequence[Any]) -> Duplicate | None:
+    """The duplicate created first (then by id) among the rows of the duplicate branches."""
+    oldest = min(rows, key=lambda row: (row.create_time, row.id), default=None)
+    return Duplicate(oldest.id, oldest.video_id) if oldest is not None else None
+
+
+# Prepared once: the statements of every Assign call, compiled from SQLAlchemy's cache.
+_INSERT = insert(cast(Table, D.__table__))
+# Two lookups in one statement, each on its own partial index, instead of an OR that no index
+# answers (a scan of the channel's live rows). `kind` 1 marks a duplicate, 0 a taken instant.
+_DUPLICATES = [
+    select(
+        select(literal_column("1").label("kind"), D.id, D.video_id, D.create_time, D.scheduled_at)
+        .where(D.channel_id == bindparam("channel_id"), _live(), column == bindparam(name))
+        .order_by(D.create_time, D.id)
+        .limit(1)
+        .subquery()
+    )
+    for column, name in ((D.video_id, "video_id"), (D.source_url, "source_url"))
+]
+_LIVE_DUPLICATE = union_all(*_DUPLICATES)
+_IN_WINDOW = and_(
+    D.channel_id == bindparam("channel_id"),
+    _live(),
+    D.scheduled_at >= bindparam("start"),
+    D.scheduled_at < bindparam("end"),
+)
+_TAKEN = select(D.scheduled_at).where(_IN_WINDOW)
+# Assign's two reads of a channel in one round trip: its duplicates and a window of taken slots.
+_DUPLICATE_AND_TAKEN = union_all(
+    *_DUPLICATES,
+    select(
+        literal_column("0"),
+        sql_cast(null(), D.id.type),
+        sql_cast(null(), D.video_id.type),
+        sql_cast(null(), D.create_time.type),
+        D.scheduled_at,
+    ).where(_IN_WINDOW),
+)
 
 
 class DistributionRepository:
@@ -32,46 +105,46 @@ class DistributionRepository:
         return self._session.scalars(query.with_for_update() if lock else query).first()
 
     def add(self, values: Mapping[str, Any]) -> models.Distribution:
-        """Inserts one distribution from its column values and returns the row."""
-        row = D(**values)
-        self._session.add(row)
-        self._session.flush()
-        return row
+        """Inserts one distribution from its column values at once (a constraint violation
+        raises here) and returns it as a row outside the session."""
+        self._session.connection().execute(_INSERT, dict(values))
+        return D(**values)
 
     def insert_many(self, values: Sequence[Mapping[str, Any]]) -> None:
         """Inserts many distributions (column values, every row with the same keys) in the
         transaction: COPY on PostgreSQL, executemany on SQLite, no ORM objects."""
         bulk.insert(self._session, D, values)
 
-    def live_duplicate(
-        self, video_id: str, source_url: str, channel_id: str
-    ) -> models.Distribution | None:
+    def live_duplicate(self, video_id: str, source_url: str, channel_id: str) -> Duplicate | None:
         """The oldest live distribution of the video, or of its source URL, on the channel."""
-        # Two lookups in one statement, each on its own partial index, instead of an OR that
-        # no index answers (a scan of the channel's live rows).
-        branches = [
-            select(D)
-            .where(D.channel_id == channel_id, _live(), column == value)
-            .order_by(D.create_time, D.id)
-            .limit(1)
-            .subquery()
-            for column, value in ((D.video_id, video_id), (D.source_url, source_url))
+        rows = self._session.execute(
+            _LIVE_DUPLICATE,
+            {"channel_id": channel_id, "video_id": video_id, "source_url": source_url},
+        ).all()
+        return _oldest(rows)
+
+    def duplicate_and_taken(
+        self, video_id: str, source_url: str, channel_id: str, start: datetime, end: datetime
+    ) -> tuple[Duplicate | None, list[datetime]]:
+        """`live_duplicate` and `taken_times(channel_id, start, end)` in one statement."""
+        rows = self._session.execute(
+            _DUPLICATE_AND_TAKEN,
+            {
+                "channel_id": channel_id,
+                "video_id": video_id,
+                "source_url": source_url,
+                "start": start,
+                "end": end,
+            },
+        ).all()
+        return _oldest([r for r in rows if r.kind == 1]), [
+            r.scheduled_at for r in rows if r.kind == 0
         ]
-        both = union_all(*(select(b) for b in branches))
-        rows = self._session.scalars(select(D).from_statement(both)).all()
-        return min(rows, key=lambda row: (row.create_time, row.id), default=None)
 
     def taken_times(self, channel_id: str, start: datetime, end: datetime) -> list[datetime]:
         """Instants held by live distributions of the channel in [start, end)."""
         return list(
-            self._session.scalars(
-                select(D.scheduled_at).where(
-                    D.channel_id == channel_id,
-                    _live(),
-                    D.scheduled_at >= start,
-                    D.scheduled_at < end,
-                )
-            )
+            self._session.scalars(_TAKEN, {"channel_id": channel_id, "start": start, "end": end})
         )
 
     def slot_holder(self, channel_id: str, at: datetime) -> str | None:
@@ -199,17 +272,6 @@ class DistributionRepository:
             for requested in by_source.get(source_url, ()):
                 found.setdefault((requested, channel_id), row_id)
         return found
-
-
-def _live() -> ColumnElement[bool]:
-    """`state IN (live states)` with the states inlined as literals: a partial index over the
-    live states matches only a literal predicate (SQLite always, PostgreSQL under a generic
-    plan of a prepared statement)."""
-    return D.state.in_(
-        bindparam(
-            "live_states", [s.value for s in LIVE_STATES], expanding=True, literal_execute=True
-        )
-    )
 
 
 def in_scope(
