@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from persistence import models
 from persistence.enums import VideoState
@@ -30,6 +30,10 @@ VALUE_COLUMNS = (
     "available_from",
     "expires_at",
 )
+
+
+#: Every channel column but `config`.
+_HEAD_COLUMNS = [column for column in C.__table__.columns if column.name != "config"]
 
 
 class ChannelRepository:
@@ -92,14 +96,18 @@ class ChannelRepository:
         """Channels by id after the key `after` ([id])."""
         return keyset_page(self._session, select(C), [C.id], after, size, descending=False)
 
-    def without_config(self, channel_ids: Iterable[str] | None) -> list[models.Channel]:
-        """The channels of `channel_ids` that exist (None: every channel), in id order, with
-        their `config` left unread (reading it raises): for callers that keep configurations
-        parsed by version (`update_time`) and ask `configs` only for versions they lack."""
-        query = select(C).options(defer(C.config, raiseload=True)).order_by(C.id)
+    def without_config(self, channel_ids: Iterable[str] | None) -> list[Any]:
+        """The channels of `channel_ids` that exist (None: every channel), in id order, as plain
+        rows of every column but `config`, under the Channel's attribute names.
+
+        No ORM objects (half the time for 500 channels) and no configuration JSON to decode:
+        for callers that keep configurations parsed by version (`update_time`) and ask
+        `configs` only for the versions they lack.
+        """
+        query = select(*_HEAD_COLUMNS).order_by(C.id)
         if channel_ids is not None:
             query = query.where(C.id.in_(set(channel_ids)))
-        return list(self._session.scalars(query))
+        return list(self._session.execute(query))
 
     def configs(self, channel_ids: Iterable[str]) -> dict[str, tuple[datetime, dict[str, Any]]]:
         """(update_time, config) of the channels of `channel_ids`, by id, read together so that

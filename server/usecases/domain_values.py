@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from allocator import calendar
 from allocator import domain as d
@@ -44,8 +44,23 @@ def channel_to_domain(row: models.Channel) -> d.Channel:
     return _channel(row, _CONFIGS.get(row))
 
 
-def channels_to_domain(rows: Sequence[models.Channel], read: ConfigReader) -> list[d.Channel]:
-    """Channels loaded without their configuration as the allocator's Channels, in row order.
+class ChannelVersion(Protocol):
+    """The columns of a channel row that `channels_to_domain` reads (no configuration)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def available(self) -> bool: ...
+    @property
+    def update_time(self) -> datetime: ...
+
+
+def channels_to_domain(rows: Sequence[ChannelVersion], read: ConfigReader) -> list[d.Channel]:
+    """Channels read without their configuration as the allocator's Channels, in row order.
 
     Cached versions need no configuration; the others are read with one call of `read` (the
     version it returns with each configuration is the one cached).
@@ -64,7 +79,7 @@ def _present(parsed: ParsedConfig | None, channel_id: str) -> ParsedConfig:
     return parsed
 
 
-def _channel(row: models.Channel, parsed: ParsedConfig) -> d.Channel:
+def _channel(row: ChannelVersion, parsed: ParsedConfig) -> d.Channel:
     return d.Channel(
         id=row.id,
         timezone=row.timezone,

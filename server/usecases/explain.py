@@ -9,7 +9,6 @@ from typing import Any
 
 from allocator import domain as d
 from allocator import filters, scoring
-from persistence import models
 from persistence.base import utcnow
 from persistence.repositories import Repositories
 from server.usecases import lookups
@@ -63,9 +62,10 @@ def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanatio
     return pairs
 
 
-def _channels(repos: Repositories, channel_ids: tuple[str, ...]) -> list[models.Channel]:
-    """The requested channels in request order (none requested: every channel, by id), their
-    configurations unread; NotFound names the first missing one."""
+def _channels(repos: Repositories, channel_ids: tuple[str, ...]) -> list[Any]:
+    """The requested channels in request order (none requested: every channel, by id) as rows
+    without their configuration (`ChannelRepository.without_config`: the Channel's attribute
+    names, which `channel_blockers` reads too); NotFound names the first missing one."""
     if not channel_ids:
         return repos.channels.without_config(None)
     found = {row.id: row for row in repos.channels.without_config(channel_ids)}
@@ -84,7 +84,7 @@ class _Target:
     blockers: list[str]
 
     @classmethod
-    def of(cls, row: models.Channel, channel: d.Channel, now: datetime) -> _Target:
+    def of(cls, row: Any, channel: d.Channel, now: datetime) -> _Target:
         return cls(channel, filters.compile_rules(channel), channel_blockers(row, now))
 
 
