@@ -200,7 +200,9 @@ def first_free_slot(
     cap = schedule.max_posts_per_day
     if start_utc >= end_utc or not days.has_slots:
         return None
-    taken = _TakenReader(taken_between, start_utc - TAKEN_MARGIN, end_utc + TAKEN_MARGIN, days.tz)
+    taken = _TakenReader(
+        taken_between, start_utc - TAKEN_MARGIN, end_utc + TAKEN_MARGIN, days.tz, cap > 0
+    )
     best: datetime | None = None
     # One day before the start's date: a fall-back across midnight can put a later instant on
     # an earlier date. Past the first free slot, a later date can still hold an earlier slot
@@ -240,8 +242,10 @@ class _TakenReader:
         low: datetime,
         high: datetime,
         tz: ZoneInfo,
+        count_days: bool,
     ) -> None:
         self._taken_between = taken_between
+        self._count_days = count_days
         self._read_to = low
         self._high = high
         self._window = _FIRST_TAKEN_WINDOW
@@ -258,7 +262,9 @@ class _TakenReader:
                 utc = _as_utc(instant, "taken")
                 if utc not in self.held:
                     self.held.add(utc)
-                    self.per_day[utc.astimezone(self._tz).date()] += 1
+                    # Only a daily cap needs the local date (the costly part per instant).
+                    if self._count_days:
+                        self.per_day[utc.astimezone(self._tz).date()] += 1
             self._read_to = upto
             self._window *= _WINDOW_GROWTH
 
@@ -332,6 +338,8 @@ def _day_calendar(schedule: PostingSchedule, timezone: str) -> _DayCalendar:
 
 def _as_utc(t: datetime, field: str) -> datetime:
     """`t` converted to UTC; naive datetimes are rejected rather than guessed."""
+    if t.tzinfo is UTC:
+        return t
     if t.tzinfo is None or t.utcoffset() is None:
         raise NaiveDatetime(field, t)
     return t.astimezone(UTC)

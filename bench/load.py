@@ -327,6 +327,11 @@ def _seed(running: Any, args: argparse.Namespace) -> tuple[list[str], list[str],
 
     _insert_all(db, models.Video, deep_videos())
     _insert_all(db, models.Distribution, itertools.chain(rows(), deep_rows()))
+    # What autovacuum would have done by now: planner statistics of the rows just loaded
+    # (without them PostgreSQL guesses a tiny table and may pick any index on channel_id).
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
     counts = {
         "existing": len(existing) * len(channel_ids),
         "pool": len(pool) * len(channel_ids),
