@@ -1,4 +1,4 @@
-"""The `vdist` command: serve, migrate, worker, plan and status.
+"""The `vdist` command: serve, migrate, worker, plan, status and report.
 
 Every failure a person can cause or meet ends as one line on standard error and an exit code
 (`server/cli/errors.py`), here in `main` and nowhere else; `vdist --debug <command>` shows the
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from server.cli import errors, plan, status, worker
+from server.cli import errors, plan, report, status, worker
 from server.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -222,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_parser(sub)
     plan.add_parser(sub)
     status.add_parser(sub)
+    report.add_parser(sub)
     return parser
 
 

@@ -77,7 +77,7 @@ def tomorrow():
 def test_every_option_shows_its_default():
     parser = build_parser()
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert set(sub.choices) == {"serve", "migrate", "worker", "plan", "status"}
+    assert set(sub.choices) == {"serve", "migrate", "worker", "plan", "status", "report"}
     for name, command in sub.choices.items():
         formatter = HelpFormatter(name)
         for action in command._actions:
