@@ -508,6 +508,42 @@ class ExplainResponse(_message.Message):
     pairs: _containers.RepeatedCompositeFieldContainer[PairExplanation]
     def __init__(self, pairs: _Optional[_Iterable[_Union[PairExplanation, _Mapping]]] = ...) -> None: ...
 
+class SuggestPlacementsRequest(_message.Message):
+    __slots__ = ("video_id", "channel_ids", "limit", "horizon_end")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_IDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_END_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    channel_ids: _containers.RepeatedScalarFieldContainer[str]
+    limit: int
+    horizon_end: _timestamp_pb2.Timestamp
+    def __init__(self, video_id: _Optional[str] = ..., channel_ids: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Placement(_message.Message):
+    __slots__ = ("channel_id", "scheduled_at", "score", "slot_weight", "value", "displaces", "blockers")
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_AT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    DISPLACES_FIELD_NUMBER: _ClassVar[int]
+    BLOCKERS_FIELD_NUMBER: _ClassVar[int]
+    channel_id: str
+    scheduled_at: _timestamp_pb2.Timestamp
+    score: int
+    slot_weight: float
+    value: int
+    displaces: str
+    blockers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, channel_id: _Optional[str] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., score: _Optional[int] = ..., slot_weight: _Optional[float] = ..., value: _Optional[int] = ..., displaces: _Optional[str] = ..., blockers: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SuggestPlacementsResponse(_message.Message):
+    __slots__ = ("placements",)
+    PLACEMENTS_FIELD_NUMBER: _ClassVar[int]
+    placements: _containers.RepeatedCompositeFieldContainer[Placement]
+    def __init__(self, placements: _Optional[_Iterable[_Union[Placement, _Mapping]]] = ...) -> None: ...
+
 class LeasePublicationsRequest(_message.Message):
     __slots__ = ("worker_id", "limit", "lease_seconds", "channel_ids", "lookahead")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]

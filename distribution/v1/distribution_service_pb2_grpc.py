@@ -137,6 +137,11 @@ class DistributionServiceStub:
                 request_serializer=distribution_dot_v1_dot_distribution__service__pb2.ReportPublicationRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_resources__pb2.Distribution.FromString,
                 _registered_method=True)
+        self.SuggestPlacements = channel.unary_unary(
+                '/distribution.v1.DistributionService/SuggestPlacements',
+                request_serializer=distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsResponse.FromString,
+                _registered_method=True)
 
 
 class DistributionServiceServicer:
@@ -284,6 +289,14 @@ class DistributionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuggestPlacements(self, request, context):
+        """Ranks where one video would serve best: a (channel, slot) option per channel that can
+        take it, by value; the channels that cannot are listed with what blocks them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -386,6 +399,11 @@ def add_DistributionServiceServicer_to_server(servicer, server):
                     servicer.ReportPublication,
                     request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.ReportPublicationRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_resources__pb2.Distribution.SerializeToString,
+            ),
+            'SuggestPlacements': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuggestPlacements,
+                    request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -930,6 +948,33 @@ class DistributionService:
             '/distribution.v1.DistributionService/ReportPublication',
             distribution_dot_v1_dot_distribution__service__pb2.ReportPublicationRequest.SerializeToString,
             distribution_dot_v1_dot_resources__pb2.Distribution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuggestPlacements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.DistributionService/SuggestPlacements',
+            distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsRequest.SerializeToString,
+            distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsResponse.FromString,
             options,
             channel_credentials,
             insecure,

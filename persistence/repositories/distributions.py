@@ -273,6 +273,22 @@ class DistributionRepository:
                 found.setdefault((requested, channel_id), row_id)
         return found
 
+    def slot_holders(
+        self, channel_ids: Sequence[str], start: datetime, end: datetime
+    ) -> Sequence[Any]:
+        """(channel_id, scheduled_at, id, method, state, score) of the live distributions of
+        the channels scheduled in [start, end), in one statement (channel, slot index)."""
+        if not channel_ids:
+            return []
+        return self._session.execute(
+            select(D.channel_id, D.scheduled_at, D.id, D.method, D.state, D.score).where(
+                D.channel_id.in_(list(channel_ids)),
+                _live(),
+                D.scheduled_at >= start,
+                D.scheduled_at < end,
+            )
+        ).all()
+
 
 def in_scope(
     channel_ids: Sequence[str], start: datetime | None, end: datetime | None

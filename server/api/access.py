@@ -66,6 +66,7 @@ REQUIRED: dict[str, Role] = {
     "GetVideo": Role.READER,
     "ListVideos": Role.READER,
     "Explain": Role.READER,
+    "SuggestPlacements": Role.READER,
     "GetDistribution": Role.READER,
     "ListDistributions": Role.READER,
     "ListDecisions": Role.READER,

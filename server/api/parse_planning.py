@@ -22,11 +22,13 @@ from server.usecases.assign import AssignCommand
 from server.usecases.autodistribute import AutoDistributeCommand
 from server.usecases.errors import DeadlineExceeded, InvalidArgument
 from server.usecases.explain import ExplainCommand
+from server.usecases.suggest import DEFAULT_LIMIT, SuggestCommand
 
 #: A requested slot may lie at most this far in the past (clock skew between caller and server).
 PAST_TOLERANCE = timedelta(minutes=5)
 MAX_CHANNELS_PER_ASSIGN = 100
 MAX_EXPLAIN_VIDEOS = 100
+MAX_SUGGESTIONS = 50
 DEFAULT_HORIZON = timedelta(days=14)
 MAX_HORIZON = timedelta(days=62)
 DEFAULT_TIME_LIMIT = 30.0
@@ -87,6 +89,23 @@ def explain(request: svc.ExplainRequest) -> ExplainCommand:
     v.identifiers(request.channel_ids, "channel_ids", CHANNEL_ID, "channel", max_items=1000)
     v.raise_if_any()
     return ExplainCommand(tuple(request.video_ids), tuple(request.channel_ids))
+
+
+def suggest_placements(request: svc.SuggestPlacementsRequest) -> SuggestCommand:
+    """One video against some (or every active) channel, options before horizon_end."""
+    v = Violations()
+    v.identifier(request.video_id, "video_id", VIDEO_ID, "video")
+    v.identifiers(request.channel_ids, "channel_ids", CHANNEL_ID, "channel", max_items=1000)
+    v.in_range(request.limit, 0, MAX_SUGGESTIONS, "limit")
+    end = v.time(request, "horizon_end", "horizon_end")
+    if end is not None:
+        now = utcnow()
+        v.check(end > now, "horizon_end", "must be in the future")
+        v.check(end - now <= MAX_HORIZON, "horizon_end", f"at most {MAX_HORIZON.days} days ahead")
+    v.raise_if_any()
+    return SuggestCommand(
+        request.video_id, tuple(request.channel_ids), request.limit or DEFAULT_LIMIT, end
+    )
 
 
 @dataclass(frozen=True)

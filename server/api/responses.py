@@ -15,6 +15,7 @@ from server.usecases.explain import PairExplanation
 from server.usecases.publishing import Lease, ReportResult
 from server.usecases.retry import RetryResult
 from server.usecases.stats import StatsResult
+from server.usecases.suggest import Placement
 
 VERSION = _version("vdist")
 #: Assignments and skips carried in an AutoDistribute answer; ListDistributions and
@@ -53,6 +54,23 @@ def explain(pairs: list[PairExplanation]) -> svc.ExplainResponse:
             # takes as they are: json_format.ParseDict cost 40 us a transformation.
             transformations=[pb.Transformation(**t) for t in p.transformations],
         )
+    return response
+
+
+def suggest_placements(placements: list[Placement]) -> svc.SuggestPlacementsResponse:
+    """The ranked options, then the blocked channels."""
+    response = svc.SuggestPlacementsResponse()
+    for p in placements:
+        item = response.placements.add(
+            channel_id=p.channel_id,
+            score=p.score,
+            slot_weight=p.slot_weight,
+            value=p.value,
+            displaces=p.displaces,
+            blockers=p.blockers,
+        )
+        if p.scheduled_at is not None:
+            item.scheduled_at.CopyFrom(converters.dt_to_ts(p.scheduled_at))
     return response
 
 

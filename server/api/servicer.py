@@ -32,6 +32,7 @@ from server.usecases import (
     publishing,
     retry,
     stats,
+    suggest,
 )
 from server.usecases.publishing import OutagePolicy
 
@@ -119,6 +120,12 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
     def Explain(self, request: svc.ExplainRequest, context: Context) -> svc.ExplainResponse:
         command = planning_in.explain(request)
         return responses.explain(self._tx.read(lambda r: explain.explain(r, command)))
+
+    def SuggestPlacements(
+        self, request: svc.SuggestPlacementsRequest, context: Context
+    ) -> svc.SuggestPlacementsResponse:
+        command = planning_in.suggest_placements(request)
+        return responses.suggest_placements(self._tx.read(lambda r: suggest.suggest(r, command)))
 
     def AutoDistribute(
         self, request: svc.AutoDistributeRequest, context: Context

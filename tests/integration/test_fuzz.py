@@ -117,6 +117,15 @@ BASES: dict[str, tuple[Builder, bool]] = {
         lambda w: svc.ExplainRequest(video_ids=[w.video.id], channel_ids=[w.channel.id]),
         False,
     ),
+    "SuggestPlacements": (
+        lambda w: svc.SuggestPlacementsRequest(
+            video_id=w.video.id,
+            channel_ids=[w.channel.id, w.plain.id],
+            limit=3,
+            horizon_end=dt_to_ts(w.now + timedelta(days=3)),
+        ),
+        False,
+    ),
     "AutoDistribute": (
         lambda w: svc.AutoDistributeRequest(
             mode=svc.AUTO_DISTRIBUTE_MODE_FILTER,

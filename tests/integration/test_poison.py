@@ -116,6 +116,14 @@ def planning_checks(
         call(world.server, "Explain", svc.ExplainRequest(video_ids=list(dict.fromkeys(videos)))),
     )
     yield (
+        "SuggestPlacements every active channel",
+        call(
+            world.server,
+            "SuggestPlacements",
+            svc.SuggestPlacementsRequest(video_id=video_id or videos[0], limit=50),
+        ),
+    )
+    yield (
         "Assign next slot",
         call(
             world.server,
