@@ -50,11 +50,17 @@ unit: $(TEST_STAMP)
 protos: $(TEST_STAMP)
 	$(BIN)/python protos/generate.py
 
-# The allocator table, then AutoDistribute over gRPC at M on PostgreSQL and SQLite.
+# The allocator table and its growth to 100k x 1,500; AutoDistribute over gRPC (M, then L)
+# beside a bare min-cost flow; per-call load with Assign on a 50k-deep channel; Explain wide;
+# one server process against two. About 30 minutes.
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.growth
 	$(BIN)/python -m bench.grpc_autodistribute --size M --repeat 3
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.grpc_autodistribute --size L --repeat 1 --backend postgresql
+	$(BIN)/python -m bench.load --repeat 3 --assign-depth 50000
+	$(BIN)/python -m bench.explain_wide
+	$(BIN)/python -m bench.processes --repeat 3
 
 # Three replicas on a private PostgreSQL cluster under load, kill -9 and database restarts,
 # then every invariant checked in SQL (docs/operations.md, "Chaos test"). Not part of `test`.

@@ -157,7 +157,7 @@ def test_two_processes_share_one_address_metrics_and_a_graceful_stop(
     # Neither an independent server nor a second group may join the address.
     for args in ((), ("--processes", "2")):
         other = _serve(fresh_database_url, *args, VDIST_ADDRESS=f"127.0.0.1:{group.port}")
-        out, _ = other.communicate(timeout=60)
+        out, _ = other.communicate(timeout=120)
         assert other.returncode == 2 and "Address already in use" in out, out
 
     group.proc.send_signal(signal.SIGTERM)
