@@ -59,6 +59,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_channel_argument(parser: argparse.ArgumentParser, every: str = "every channel") -> None:
+    """`--channel ID` (repeatable, into `args.channels`): the channels a command works on."""
+    parser.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        dest="channels",
+        metavar="ID",
+        help=f"only this channel (repeatable; default: {every})",
+    )
+
+
 class ConnectionSettingsError(ValueError):
     """The connection flags are inconsistent or name unreadable files."""
 

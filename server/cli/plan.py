@@ -46,14 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         default="filter",
         help="filter: best channel per video; schedule: also the best slot",
     )
-    plan.add_argument(
-        "--channel",
-        action="append",
-        default=[],
-        dest="channels",
-        metavar="ID",
-        help="only this channel (repeatable; default: every active channel)",
-    )
+    connect.add_channel_argument(plan, "every active channel")
     plan.add_argument(
         "--video",
         action="append",

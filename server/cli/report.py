@@ -50,14 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     report.add_argument(
         "--days", type=int, default=7, help=f"how many days, 1..{MAX_DAYS} (default: 7)"
     )
-    report.add_argument(
-        "--channel",
-        action="append",
-        default=[],
-        dest="channels",
-        metavar="ID",
-        help="only this channel (repeatable; default: every channel)",
-    )
+    connect.add_channel_argument(report)
     report.add_argument(
         "--run",
         default="",

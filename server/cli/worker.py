@@ -57,14 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     worker.add_argument(
         "--poll-seconds", type=float, default=2.0, help="wait between calls when idle"
     )
-    worker.add_argument(
-        "--channel",
-        action="append",
-        default=[],
-        dest="channels",
-        metavar="ID",
-        help="only this channel (repeatable; default: every channel)",
-    )
+    connect.add_channel_argument(worker)
     worker.add_argument(
         "--lookahead-hours",
         type=float,

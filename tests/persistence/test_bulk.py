@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from persistence import bulk, migrations, models
-from persistence.database import Database
+from persistence import bulk, models
 from persistence.enums import DecisionKind, DistributionMethod, DistributionState
 
 SLOT = datetime(2030, 1, 1, 9, tzinfo=UTC)
@@ -19,12 +18,9 @@ TRICKY = 'tab\there, newline\nthere, back\\slash, quote " and unicode é 日本 
 
 
 @pytest.fixture
-def db(fresh_database_url):
-    migrations.upgrade(fresh_database_url)
-    database = Database(fresh_database_url)
-    database.transaction(_seed)
-    yield database
-    database.dispose()
+def db(migrated):
+    migrated.transaction(_seed)
+    return migrated
 
 
 def _seed(session):

@@ -10,19 +10,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from persistence import migrations, models
-from persistence.database import Database
+from persistence import models
 
 SLOT = datetime(2030, 1, 1, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(fresh_database_url):
-    migrations.upgrade(fresh_database_url)
-    database = Database(fresh_database_url)
-    database.transaction(_seed)
-    yield database
-    database.dispose()
+def db(migrated):
+    migrated.transaction(_seed)
+    return migrated
 
 
 def _seed(session):

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from persistence import migrations, models
-from persistence.database import Database
+from persistence import models
 from persistence.enums import DistributionMethod, DistributionState, VideoState
 from server.usecases.domain_values import video_to_domain
 from server.usecases.scope_values import videos_from_values
@@ -17,12 +16,9 @@ T = datetime(2030, 1, 1, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(fresh_database_url):
-    migrations.upgrade(fresh_database_url)
-    database = Database(fresh_database_url)
-    database.transaction(_seed)
-    yield database
-    database.dispose()
+def db(migrated):
+    migrated.transaction(_seed)
+    return migrated
 
 
 def _seed(session):
