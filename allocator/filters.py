@@ -96,6 +96,14 @@ def normalise_tag(tag: str) -> str:
 
 def normalise_tags(tags: tuple[str, ...] | list[str]) -> frozenset[str]:
     """The set of comparable tags, without blanks (a blank tag constrains nothing)."""
+    if isinstance(tags, tuple):
+        # Explain and SuggestPlacements score one video against hundreds of channels.
+        return _normalised(tags)
+    return frozenset(t for t in (normalise_tag(tag) for tag in tags) if t)
+
+
+@lru_cache(maxsize=4096)
+def _normalised(tags: tuple[str, ...]) -> frozenset[str]:
     return frozenset(t for t in (normalise_tag(tag) for tag in tags) if t)
 
 
