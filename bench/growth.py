@@ -13,14 +13,12 @@ the times and peak RSS are medians.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 from typing import Any
 
 from bench.generate import Spec, build_problem, generate
-from bench.run import _in_child, _peak_rss_mb, machine
+from bench.run import _in_child, _peak_rss_mb, publish
 
 SIZES = (5_000, 10_000, 20_000, 50_000, 100_000)
 CHANNELS = 1_500
@@ -107,11 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(run_size(n, args.channels, args.seed, args.repeat))
         r = rows[-1]
         print(f"{n} videos: {r['solve_s']:.2f} s, {r['rounds']} rounds, {r['status']}", flush=True)
-    print(machine())
-    print(table(rows))
-    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-    with open(args.json, "w") as fh:
-        json.dump({"machine": machine(), "rows": rows}, fh, indent=1, default=str)
+    publish(table(rows), rows, args.json)
 
 
 if __name__ == "__main__":

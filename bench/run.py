@@ -166,6 +166,15 @@ def machine() -> str:
     )
 
 
+def publish(text: str, rows: Any, path: str) -> None:
+    """Prints the machine line and the table `text`; writes the machine and `rows` as JSON."""
+    print(machine())
+    print(text)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump({"machine": machine(), "rows": rows}, fh, indent=1, default=str)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -180,11 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         repeat = args.repeat if name in ("S", "M") else 1
         rows[name] = run_instance(name, args.seed, repeat, not args.no_naive)
         print(f"{name}: done", flush=True)
-    print(machine())
-    print(table(rows))
-    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-    with open(args.json, "w") as fh:
-        json.dump({"machine": machine(), "rows": rows}, fh, indent=1, default=str)
+    publish(table(rows), rows, args.json)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import pytest
 from hypothesis import settings
 from sqlalchemy.engine import make_url
 
+from persistence import migrations
+from persistence.database import Database
 from tests.support.servers import ServerHandle, start_server
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -115,3 +117,12 @@ def server(database_url: str) -> Iterator[ServerHandle]:
 def uid() -> str:
     """A short unique suffix, so tests sharing a server never collide."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def migrated(fresh_database_url: str) -> Iterator[Database]:
+    """A fresh database of the backend under test, migrated to head; disposed afterwards."""
+    migrations.upgrade(fresh_database_url)
+    database = Database(fresh_database_url)
+    yield database
+    database.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from distribution.v1 import distribution_service_pb2 as svc
-from persistence import migrations, models
+from persistence import models
 from persistence.database import Database
 from persistence.enums import DistributionMethod, DistributionState
 from server.api import converters
@@ -38,12 +37,9 @@ class _Context:
 
 
 @pytest.fixture
-def db(fresh_database_url: str) -> Iterator[Database]:
-    migrations.upgrade(fresh_database_url)
-    database = Database(fresh_database_url)
-    database.transaction(_seed)
-    yield database
-    database.dispose()
+def db(migrated: Database) -> Database:
+    migrated.transaction(_seed)
+    return migrated
 
 
 def _seed(session: Any) -> None:

@@ -4,7 +4,6 @@ cache of parsed channel configurations, and a constant number of statements per 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy import event, update
 
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
-from persistence import migrations, models
+from persistence import models
 from persistence.database import Database
 from server.api import converters
 from server.usecases import explain
@@ -113,12 +112,9 @@ def _assign(server: Any, vid: str, cid: str) -> pb.Distribution:
 
 
 @pytest.fixture
-def db(fresh_database_url: str) -> Iterator[Database]:
-    migrations.upgrade(fresh_database_url)
-    database = Database(fresh_database_url)
-    database.transaction(_seed)
-    yield database
-    database.dispose()
+def db(migrated: Database) -> Database:
+    migrated.transaction(_seed)
+    return migrated
 
 
 def _seed(session: Any) -> None:
