@@ -22,17 +22,15 @@ IANA timezone. `slot_times` turns them into UTC instants over a horizon [start, 
 `free_slots` then removes the slots that live distributions already hold, and honours the
 daily cap against the live distributions of each local day.
 
-`first_free_slot` finds the first of those free slots without resolving the whole horizon: it
-walks local days nearest first, reads each day's slots from a per-schedule cache, asks for the
-taken instants in growing windows and stops at the first free slot. Its answer is the first
-element of `free_slots(slot_times(...), taken, ...)` over the same horizon.
+`allocator.free_slot.first_free_slot` finds the first of those free slots without resolving
+the whole horizon, a local day at a time, with these same rules.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,18 +41,6 @@ _HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 # Local dates resolved beyond each end of the horizon: a DST gap can shift a slot past midnight,
 # and a fall-back across midnight can put an instant on the local date before the horizon's.
 _MARGIN_DAYS = 2
-
-
-# Taken instants counted against a day's cap reach this far beyond each end of the horizon.
-TAKEN_MARGIN = timedelta(days=1)
-# The first window of taken instants `first_free_slot` asks for, and how much longer each next
-# one is: a channel booked weeks ahead costs two or three queries, not one per day.
-_FIRST_TAKEN_WINDOW = timedelta(days=7)
-_WINDOW_GROWTH = 4
-# Slack around the UTC span of a local date estimated from the offsets at its midnights and noon.
-_DAY_SLACK = timedelta(hours=1)
-# Cached days per schedule before the cache of that schedule starts over.
-_MAX_CACHED_DAYS = 4096
 
 
 class CalendarError(ValueError):
@@ -177,163 +163,6 @@ def free_slots(
             kept_per_day[day] += 1
             result.append(t)
     return result
-
-
-def first_free_slot(
-    schedule: PostingSchedule,
-    timezone: str,
-    start: datetime,
-    end: datetime,
-    taken_between: Callable[[datetime, datetime], Iterable[datetime]],
-) -> datetime | None:
-    """The first free slot of `schedule` in [start, end), or None.
-
-    `taken_between(lo, hi)` gives the live distributions' instants in [lo, hi); it is called
-    with consecutive windows from `start - TAKEN_MARGIN`, each longer than the one before,
-    never past `end + TAKEN_MARGIN`, and only until a free slot is found. The answer equals
-    `free_slots(slot_times(schedule, timezone, start, end), taken, timezone, cap)[0]` where
-    `taken` are the instants in [start - TAKEN_MARGIN, end + TAKEN_MARGIN).
-    """
-    start_utc = _as_utc(start, "start")
-    end_utc = _as_utc(end, "end")
-    days = _day_calendar(schedule, timezone)
-    cap = schedule.max_posts_per_day
-    if start_utc >= end_utc or not days.has_slots:
-        return None
-    taken = _TakenReader(
-        taken_between, start_utc - TAKEN_MARGIN, end_utc + TAKEN_MARGIN, days.tz, cap > 0
-    )
-    best: datetime | None = None
-    # One day before the start's date: a fall-back across midnight can put a later instant on
-    # an earlier date. Past the first free slot, a later date can still hold an earlier slot
-    # only if its span begins before that slot.
-    day = start_utc.astimezone(days.tz).date() - timedelta(days=1)
-    while True:
-        lowest, highest = days.span(day)
-        if lowest >= end_utc or (best is not None and lowest >= best):
-            return best
-        taken.read_until(highest)
-        if cap == 0 or taken.per_day[day] < cap:
-            in_horizon = [t for t in days.slots_on(day) if start_utc <= t < end_utc]
-            free = next((t for t in in_horizon[: cap or None] if t not in taken.held), None)
-            if free is not None and (best is None or free < best):
-                best = free
-        day += timedelta(days=1)
-
-
-def first_taken_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """The window of the first `taken_between` call of `first_free_slot(..., start, end, ...)`:
-    a caller may fetch it ahead, together with other reads."""
-    low = _as_utc(start, "start") - TAKEN_MARGIN
-    return low, min(low + _FIRST_TAKEN_WINDOW, _as_utc(end, "end") + TAKEN_MARGIN)
-
-
-def day_slots(schedule: PostingSchedule, timezone: str, day: date) -> tuple[datetime, ...]:
-    """The slot instants (UTC, sorted) whose local date is `day`, blackouts removed, no cap."""
-    return _day_calendar(schedule, timezone).slots_on(day)
-
-
-class _TakenReader:
-    """Taken instants read window by window, with the count of each local day so far."""
-
-    def __init__(
-        self,
-        taken_between: Callable[[datetime, datetime], Iterable[datetime]],
-        low: datetime,
-        high: datetime,
-        tz: ZoneInfo,
-        count_days: bool,
-    ) -> None:
-        self._taken_between = taken_between
-        self._count_days = count_days
-        self._read_to = low
-        self._high = high
-        self._window = _FIRST_TAKEN_WINDOW
-        self._tz = tz
-        self.held: set[datetime] = set()
-        self.per_day: Counter[date] = Counter()
-
-    def read_until(self, t: datetime) -> None:
-        """Reads every taken instant before `t` (within the limits) not read yet."""
-        target = min(t, self._high)
-        while self._read_to < target:
-            upto = min(max(self._read_to + self._window, target), self._high)
-            for instant in self._taken_between(self._read_to, upto):
-                utc = _as_utc(instant, "taken")
-                if utc not in self.held:
-                    self.held.add(utc)
-                    # Only a daily cap needs the local date (the costly part per instant).
-                    if self._count_days:
-                        self.per_day[utc.astimezone(self._tz).date()] += 1
-            self._read_to = upto
-            self._window *= _WINDOW_GROWTH
-
-
-class _DayCalendar:
-    """One schedule in one zone, resolved a local date at a time and remembered.
-
-    Shared by every thread of a server: the dicts only ever gain entries that any thread would
-    compute identically, so a race costs a duplicate computation, never a wrong answer.
-    """
-
-    def __init__(self, schedule: PostingSchedule, timezone: str) -> None:
-        self.tz = zone(timezone)
-        self._times_by_weekday = _times_by_weekday(schedule)
-        self._blackouts = _blackouts(schedule.blackouts)
-        self.has_slots = bool(self._times_by_weekday)
-        self._declared: dict[date, tuple[datetime, ...]] = {}
-        self._days: dict[date, tuple[datetime, ...]] = {}
-        self._spans: dict[date, tuple[datetime, datetime]] = {}
-
-    def span(self, day: date) -> tuple[datetime, datetime]:
-        """UTC bounds that enclose every instant whose local date is `day`."""
-        found = self._spans.get(day)
-        if found is None:
-            midnight = datetime.combine(day, time())
-            walls = (midnight, midnight + timedelta(hours=12), midnight + timedelta(days=1))
-            # The offsets in force around the day's midnights and noon, before and after any
-            # transition at those walls (fold 0 and 1), bound the day's offsets.
-            offsets = [
-                wall.replace(tzinfo=self.tz, fold=fold).utcoffset() or timedelta()
-                for wall in walls
-                for fold in (0, 1)
-            ]
-            low = (walls[0] - max(offsets) - _DAY_SLACK).replace(tzinfo=UTC)
-            high = (walls[2] - min(offsets) + _DAY_SLACK).replace(tzinfo=UTC)
-            found = self._spans[day] = (low, high)
-        return found
-
-    def slots_on(self, day: date) -> tuple[datetime, ...]:
-        """The non-blackout slot instants whose local date is `day`, sorted."""
-        found = self._days.get(day)
-        if found is None:
-            if len(self._days) > _MAX_CACHED_DAYS:
-                self._days.clear()
-                self._declared.clear()
-                self._spans.clear()
-            instants = {
-                t
-                for k in range(-_MARGIN_DAYS, _MARGIN_DAYS + 1)
-                for t in self._declared_on(day + timedelta(days=k))
-                if t.astimezone(self.tz).date() == day and not _in_any(t, self._blackouts)
-            }
-            found = self._days[day] = tuple(sorted(instants))
-        return found
-
-    def _declared_on(self, day: date) -> tuple[datetime, ...]:
-        """The instants of the local times declared for `day` (which may fall on other dates)."""
-        found = self._declared.get(day)
-        if found is None:
-            times = self._times_by_weekday.get(day.isoweekday(), ())
-            found = self._declared[day] = tuple(
-                _resolve(datetime.combine(day, t), self.tz) for t in times
-            )
-        return found
-
-
-@lru_cache(maxsize=1024)
-def _day_calendar(schedule: PostingSchedule, timezone: str) -> _DayCalendar:
-    return _DayCalendar(schedule, timezone)
 
 
 def _as_utc(t: datetime, field: str) -> datetime:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from allocator import calendar
+from allocator import calendar, free_slot
 from allocator import domain as d
 from persistence import models
 from persistence.repositories import DistributionRepository
@@ -26,7 +26,7 @@ class TakenWindow:
 
 def first_window(now: datetime) -> tuple[datetime, datetime]:
     """The taken-instants window `next_free_slot(..., now)` reads first (to read it ahead)."""
-    return calendar.first_taken_window(now, now + SLOT_SEARCH_HORIZON)
+    return free_slot.first_taken_window(now, now + SLOT_SEARCH_HORIZON)
 
 
 def next_free_slot(
@@ -48,7 +48,7 @@ def next_free_slot(
             return [t for t in known.times if lo <= t < hi]
         return distributions.taken_times(channel.id, lo, hi)
 
-    return calendar.first_free_slot(
+    return free_slot.first_free_slot(
         schedule, channel.timezone, now, now + SLOT_SEARCH_HORIZON, taken_between
     )
 

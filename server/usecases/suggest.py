@@ -2,7 +2,7 @@
 cannot take it.
 
 Priced by direct evaluation: the same filters and score as Explain and AutoDistribute, each
-channel's calendar in its own timezone (`calendar.first_free_slot`, day by day), and the live
+channel's calendar in its own timezone (`free_slot.first_free_slot`, day by day), and the live
 distributions of every channel read in one statement. Each channel that can take the video
 offers its best slot: the first free one, else the slot of its lowest-value AUTO_* holder
 that is not leased yet and is worth less than this video there (`displaces`). Slots carry no
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from allocator import calendar, filters, scoring
 from allocator import domain as d
+from allocator import filters, free_slot, scoring
 from persistence.base import utcnow
 from persistence.enums import DistributionMethod, DistributionState
 from persistence.repositories import Repositories
@@ -121,7 +121,7 @@ def _holders(
 ) -> dict[str, list[_Holder]]:
     """Each channel's live distributions around [now, end), wide enough for the daily caps."""
     found: defaultdict[str, list[_Holder]] = defaultdict(list)
-    margin = calendar.TAKEN_MARGIN
+    margin = free_slot.TAKEN_MARGIN
     for row in repos.distributions.slot_holders(channel_ids, now - margin, end + margin):
         movable = row.method in _AUTO and row.state in _NOT_LEASED
         found[row.channel_id].append(_Holder(row.scheduled_at, row.id, movable, row.score))
@@ -136,7 +136,7 @@ def _best_slot(
     def taken_between(lo: datetime, hi: datetime) -> list[datetime]:
         return [h.at for h in holders if lo <= h.at < hi]
 
-    free = calendar.first_free_slot(channel.schedule, channel.timezone, now, end, taken_between)
+    free = free_slot.first_free_slot(channel.schedule, channel.timezone, now, end, taken_between)
     if free is not None:
         return Placement(channel.id, free, score, SLOT_WEIGHT, value)
     # No free slot: the cheapest holder this video would beat, earliest first.

@@ -8,16 +8,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.calendar import (
-    TAKEN_MARGIN,
-    day_slots,
-    first_free_slot,
-    first_taken_window,
-    free_slots,
-    parse_local_time,
-    slot_times,
-)
+from allocator.calendar import free_slots, parse_local_time, slot_times
 from allocator.domain import PostingSchedule, WeeklySlot
+from allocator.free_slot import TAKEN_MARGIN, day_slots, first_free_slot, first_taken_window
 from tests.unit.allocator.test_calendar import DAY, cases
 
 EVERY_DAY = (1, 2, 3, 4, 5, 6, 7)
