@@ -7,9 +7,7 @@ reads it back; the use cases read the same JSON into domain values (usecases/dom
 
 from __future__ import annotations
 
-import copy
-import threading
-from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +18,7 @@ from distribution.v1 import resources_pb2 as pb
 from persistence import models
 from persistence.base import utcnow
 from server.usecases.availability import available_now
+from server.usecases.domain_values import VersionedCache
 
 CONFIG_FIELDS = ("filters", "preferences", "schedule", "transformations", "retry_policy")
 
@@ -92,7 +91,7 @@ def channel_to_proto(row: models.Channel, now: datetime | None = None) -> pb.Cha
     message = pb.Channel()
     # The configuration part, parsed from JSON once per version (json_format is ~100x slower
     # than merging the bytes it produced, and ListChannels converts a page of channels).
-    message.MergeFromString(_CONFIG_MESSAGES.get(row.id, row.update_time, row.config))
+    message.MergeFromString(_CONFIG_MESSAGES.get(row))
     message.id = row.id
     message.display_name = row.display_name
     message.platform = row.platform
@@ -110,7 +109,7 @@ def channel_to_proto(row: models.Channel, now: datetime | None = None) -> pb.Cha
     return message
 
 
-def _config_message(config: dict[str, Any]) -> bytes:
+def _config_message(config: Mapping[str, Any]) -> bytes:
     """The serialized Channel holding only the configuration fields of stored `config`."""
     message = pb.Channel()
     json_format.ParseDict(config.get("filters", {}), message.filters)
@@ -121,33 +120,8 @@ def _config_message(config: dict[str, Any]) -> bytes:
     return message.SerializeToString()
 
 
-class _ConfigMessages:
-    """`_config_message` per (channel id, update_time), least recently used first out. A hit
-    also needs an equal config, so a row changed without a new update_time is parsed anew."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[str, datetime | None], tuple[dict[str, Any], bytes]]
-        self._entries = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, channel_id: str, version: datetime | None, config: dict[str, Any]) -> bytes:
-        key = (channel_id, version)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] == config:
-                self._entries.move_to_end(key)
-                return entry[1]
-        blob = _config_message(config)
-        with self._lock:
-            self._entries[key] = (copy.deepcopy(config), blob)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return blob
-
-
-_CONFIG_MESSAGES = _ConfigMessages()
+#: The configuration part of each channel message, by version.
+_CONFIG_MESSAGES = VersionedCache(_config_message)
 
 
 def transformations_to_proto(values: list[dict[str, Any]]) -> list[pb.Transformation]:

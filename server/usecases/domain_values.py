@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from allocator import calendar
 from allocator import domain as d
@@ -135,27 +135,32 @@ def parse_config(config: Mapping[str, Any]) -> ParsedConfig:
     )
 
 
-class ConfigCache:
-    """Parsed channel configurations, at most `size` of them, least recently used out first.
+T = TypeVar("T")
+
+
+class VersionedCache(Generic[T]):
+    """`build(config)` of channel configurations, at most `size` of them, least recently used
+    out first.
 
     Keyed by the row's version, (channel id, update_time): every write of a channel row moves
-    its update_time on, and the parse depends on nothing else. `get` (a loaded row) also
-    compares the row's configuration with the one parsed (deep equality, about a microsecond),
-    so a configuration changed in a session without a new update_time yet is parsed afresh
-    rather than served stale, and not cached. Safe to share between threads; parses run
-    outside the lock.
+    its update_time on, and the result depends on nothing else. `get` (a loaded row) also
+    compares the row's configuration with the one built from (deep equality, about a
+    microsecond), so a configuration changed in a session without a new update_time yet is
+    built afresh rather than served stale, and not cached. Safe to share between threads;
+    builds run outside the lock.
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, build: Callable[[Mapping[str, Any]], T], size: int = 4096) -> None:
+        self._build = build
         self._size = size
-        self._entries: OrderedDict[tuple[str, datetime], tuple[Any, ParsedConfig]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, datetime], tuple[Any, T]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, row: models.Channel) -> ParsedConfig:
+    def get(self, row: models.Channel) -> T:
         """The parsed configuration of a row loaded with its `config`."""
         config = row.config
         if row.update_time is None:  # not flushed yet: no version to key on
-            return parse_config(config)
+            return self._build(config)
         key = (row.id, row.update_time)
         with self._lock:
             entry = self._entries.get(key)
@@ -163,11 +168,11 @@ class ConfigCache:
                 self._entries.move_to_end(key)
                 return entry[1]
         if entry is not None:
-            return parse_config(config)
+            return self._build(config)
         return self.put(row.id, row.update_time, config)
 
-    def cached(self, channel_id: str, version: datetime) -> ParsedConfig | None:
-        """The parsed configuration of that version, if cached."""
+    def cached(self, channel_id: str, version: datetime) -> T | None:
+        """What was built from that version, if cached."""
         key = (channel_id, version)
         with self._lock:
             entry = self._entries.get(key)
@@ -176,9 +181,9 @@ class ConfigCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, channel_id: str, version: datetime, config: Mapping[str, Any]) -> ParsedConfig:
-        """Parses the configuration stored with that version and caches it."""
-        parsed = parse_config(config)
+    def put(self, channel_id: str, version: datetime, config: Mapping[str, Any]) -> T:
+        """Builds from the configuration stored with that version and caches it."""
+        parsed = self._build(config)
         # A private copy: the caller's dict may be changed in place afterwards.
         snapshot = copy.deepcopy(config)
         with self._lock:
@@ -195,6 +200,14 @@ class ConfigCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class ConfigCache(VersionedCache[ParsedConfig]):
+    """Parsed channel configurations (`parse_config`) by version; see `VersionedCache`."""
+
+    def __init__(self, size: int = 4096) -> None:
+        # Looked up at each call, so that a test may count the parses.
+        super().__init__(lambda config: parse_config(config), size)
 
 
 #: The process-wide cache behind channel_to_domain and schedule_of.
