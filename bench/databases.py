@@ -1,5 +1,5 @@
 """Throwaway databases for the benchmarks: a SQLite file or a PostgreSQL database on the local
-server (127.0.0.1:5432, user postgres), removed afterwards."""
+server (127.0.0.1:5432, user postgres), removed afterwards; and the real server on one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -33,3 +34,13 @@ def database(backend: str, tmp: str, prefix: str = "bench") -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def quiet_server(url: str, **overrides: Any) -> Any:
+    """The real server (`create_server`) in this process on a free loopback port over `url`,
+    without the environment's settings or the access log; `overrides` are more settings."""
+    from server.app import create_server
+    from server.settings import Settings
+
+    settings = {"address": "127.0.0.1:0", "database_url": url, "access_log": False, **overrides}
+    return create_server(Settings.from_env(environ={}, **settings))

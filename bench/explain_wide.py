@@ -38,7 +38,7 @@ from typing import Any
 
 import grpc
 
-from bench.databases import database
+from bench.databases import database, quiet_server
 
 #: Seconds per call: the code before the batching took seconds for 1x500 on a busy machine.
 CALL_TIMEOUT = 60.0
@@ -192,19 +192,8 @@ def _cases(running: Any, channel_ids: list[str]) -> dict[str, Callable[[], objec
 
 def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """One server on a fresh database; every case measured `--repeat` times."""
-    from server.app import create_server
-    from server.settings import Settings
-
     with database(backend, args.tmp, "bench-explain") as url:
-        running = create_server(
-            Settings.from_env(
-                environ={},
-                address="127.0.0.1:0",
-                database_url=url,
-                access_log=False,
-                log_level="WARNING",
-            )
-        )
+        running = quiet_server(url, log_level="WARNING")
         try:
             t0 = time.perf_counter()
             channel_ids = _seed(running.db, args.channels, args.live)

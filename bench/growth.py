@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from typing import Any
 
-from bench.generate import Spec, build_problem, generate
-from bench.run import _in_child, _peak_rss_mb, publish
+from bench.generate import Spec
+from bench.run import _in_child, publish, solve_and_check
 
 SIZES = (5_000, 10_000, 20_000, 50_000, 100_000)
 CHANNELS = 1_500
@@ -32,37 +31,7 @@ def growth_spec(videos: int, channels: int = CHANNELS) -> Spec:
 
 
 def _run(videos: int, channels: int, seed: int) -> dict[str, Any]:
-    from allocator.checker import check_plan
-    from allocator.solve import solve
-
-    built = build_problem(generate(growth_spec(videos, channels), seed))
-    p = built.problem
-    t0 = time.perf_counter()
-    plan = solve(p, check=False)
-    solve_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    check_plan(p, plan)
-    check_s = time.perf_counter() - t0
-    st = plan.stats
-    return {
-        "videos": p.num_videos,
-        "channels": p.num_channels,
-        "slots": p.num_slots,
-        "candidates": p.num_candidates,
-        "kept": st["kept"],
-        "rounds": st["rounds"],
-        "instance_s": built.instance_seconds,
-        "prune_s": st["prune_s"],
-        "flow_s": st["flow_s"],
-        "solve_s": solve_s,
-        "check_s": check_s,
-        "status": plan.status.value,
-        "objective": plan.objective,
-        "bound": plan.best_bound,
-        "gap": plan.gap,
-        "peak_rss_mb": _peak_rss_mb(),
-        "stats": {k: v for k, v in st.items() if isinstance(v, int | float | str | bool)},
-    }
+    return solve_and_check(growth_spec(videos, channels), seed)
 
 
 def run_size(videos: int, channels: int, seed: int, repeat: int) -> dict[str, Any]:

@@ -32,14 +32,12 @@ import grpc
 
 from allocator import domain as d
 from bench import run as bench_run
-from bench.databases import database
+from bench.databases import database, quiet_server
 from bench.generate import SPECS, Instance, generate
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from distribution.v1 import resources_pb2 as pb
 from server.api.converters import dt_to_ts
-from server.app import create_server
-from server.settings import Settings
 
 BATCH = 1000
 
@@ -134,9 +132,7 @@ def _serve(url: str, conn: Connection) -> None:
     logger = logging.getLogger("server.usecases.autodistribute")
     logger.setLevel(logging.INFO)
     logger.addHandler(stages)
-    running = create_server(
-        Settings.from_env(environ={}, address="127.0.0.1:0", database_url=url, access_log=False)
-    )
+    running = quiet_server(url)
     conn.send(running.port)
     while conn.recv() == "cpu":
         usage = resource.getrusage(resource.RUSAGE_SELF)

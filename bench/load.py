@@ -47,7 +47,7 @@ from typing import Any
 
 import grpc
 
-from bench.databases import database
+from bench.databases import database, quiet_server
 
 CALL_TIMEOUT = 10.0
 MAX_SECONDS = 60.0
@@ -376,21 +376,9 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """One server on a fresh database; every method measured `--repeat` times."""
-    from server.app import create_server
-    from server.settings import Settings
-
     rows: list[dict[str, Any]] = []
     with database(backend, args.tmp, "bench-load") as url:
-        running = create_server(
-            Settings.from_env(
-                environ={},
-                address="127.0.0.1:0",
-                database_url=url,
-                access_log=False,
-                log_level="WARNING",
-                max_workers=max(16, 2 * args.threads),
-            )
-        )
+        running = quiet_server(url, log_level="WARNING", max_workers=max(16, 2 * args.threads))
         try:
             t0 = time.perf_counter()
             channel_ids, fresh, counts = _seed(running, args)

@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.generate import SPECS, build_problem, generate
+from bench.generate import SPECS, Spec, build_problem, generate
 
 NAIVE_LIMITS = {
     "L": "skipped: 10M Booleans do not fit the 4 GB budget (CP-SAT took 21.7 GB at 20k x 300 "
@@ -39,12 +39,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _run_allocator(name: str, seed: int) -> dict[str, Any]:
+def solve_and_check(spec: Spec, seed: int) -> dict[str, Any]:
+    """Generates the instance, solves it and checks the plan: one row's figures."""
     from allocator.checker import check_plan
     from allocator.solve import solve
 
-    inst = generate(SPECS[name], seed)
-    built = build_problem(inst)
+    built = build_problem(generate(spec, seed))
     p = built.problem
     t0 = time.perf_counter()
     plan = solve(p, check=False)
@@ -52,12 +52,17 @@ def _run_allocator(name: str, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     check_plan(p, plan)
     check_s = time.perf_counter() - t0
+    st = plan.stats
     return {
         "videos": p.num_videos,
         "channels": p.num_channels,
         "slots": p.num_slots,
         "candidates": p.num_candidates,
+        "kept": st.get("kept"),
+        "rounds": st.get("rounds"),
         "instance_s": built.instance_seconds,
+        "prune_s": st.get("prune_s"),
+        "flow_s": st.get("flow_s"),
         "solve_s": solve_s,
         "check_s": check_s,
         "status": plan.status.value,
@@ -66,8 +71,12 @@ def _run_allocator(name: str, seed: int) -> dict[str, Any]:
         "bound": plan.best_bound,
         "gap": plan.gap,
         "peak_rss_mb": _peak_rss_mb(),
-        "stats": {k: v for k, v in plan.stats.items() if isinstance(v, int | float | str | bool)},
+        "stats": {k: v for k, v in st.items() if isinstance(v, int | float | str | bool)},
     }
+
+
+def _run_allocator(name: str, seed: int) -> dict[str, Any]:
+    return solve_and_check(SPECS[name], seed)
 
 
 def _run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -184,7 +185,7 @@ class Group:
             try:
                 self._ready.get(timeout=_POLL_SECONDS)
                 ready += 1
-            except Exception:  # queue.Empty: poll again
+            except queue.Empty:
                 continue
 
     def _replace_dead(self, settings: Settings) -> None:

@@ -95,13 +95,11 @@ def build(
     by_channel: defaultdict[str, list[pb.Distribution]] = defaultdict(list)
     states: Counter[str] = Counter()
     outcomes: defaultdict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
+    zones = {c.id: c.timezone for c in channels}
     for dist in distributions:
         state = _short(pb.DistributionState, dist.state, "DISTRIBUTION_STATE_")
         states[state] += 1
         by_channel[dist.channel_id].append(dist)
-    zones = {c.id: c.timezone for c in channels}
-    for dist in distributions:
-        state = _short(pb.DistributionState, dist.state, "DISTRIBUTION_STATE_")
         if state in ("PUBLISHED", "FAILED") and dist.channel_id in zones:
             day = calendar.local_day(dist.scheduled_at.ToDatetime(UTC), zones[dist.channel_id])
             published, failed = outcomes[dist.channel_id].get(day, (0, 0))
