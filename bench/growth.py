@@ -17,7 +17,7 @@ import statistics
 from typing import Any
 
 from bench.generate import Spec
-from bench.run import _in_child, publish, solve_and_check
+from bench.run import in_child, publish, solve_and_check
 
 SIZES = (5_000, 10_000, 20_000, 50_000, 100_000)
 CHANNELS = 1_500
@@ -36,7 +36,7 @@ def _run(videos: int, channels: int, seed: int) -> dict[str, Any]:
 
 def run_size(videos: int, channels: int, seed: int, repeat: int) -> dict[str, Any]:
     """One row: `repeat` fresh-process runs, times and peak RSS as medians."""
-    runs = [_in_child(_run, videos, channels, seed) for _ in range(repeat)]
+    runs = [in_child(_run, videos, channels, seed) for _ in range(repeat)]
     row: dict[str, Any] = dict(runs[0])
     for key in _MEDIANS:
         row[key] = statistics.median(r[key] for r in runs)

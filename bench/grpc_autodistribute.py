@@ -219,7 +219,7 @@ def _shift(instance: Instance) -> timedelta:
 
 def bare_flow(size: str, seed: int) -> dict[str, Any]:
     """bench.run's bare min-cost flow over every candidate of the instance, in its own process."""
-    result: dict[str, Any] = bench_run._in_child(bench_run._run_baseline, size, seed, "flow")
+    result: dict[str, Any] = bench_run.in_child(bench_run.run_baseline, size, seed, "flow")
     return result
 
 

@@ -73,7 +73,7 @@ DEEP_CHANNEL = "load-deep"
 _client: dict[str, Any] = {}
 
 
-def _client_init(address: str, channel_ids: list[str], video_ids: list[str]) -> None:
+def client_init(address: str, channel_ids: list[str], video_ids: list[str]) -> None:
     _client.update(
         address=address,
         channels=channel_ids,
@@ -153,7 +153,7 @@ def _calls(name: str, stub: Any, health: Any, ticket: Iterator[int]) -> Callable
     raise ValueError(name)
 
 
-def _client_measure(name: str, threads: int, seconds: float) -> dict[str, Any]:
+def client_measure(name: str, threads: int, seconds: float) -> dict[str, Any]:
     """K threads, one connection each, calling `name` until the deadline."""
     from grpc_health.v1 import health_pb2_grpc
 
@@ -220,7 +220,9 @@ def _client_measure(name: str, threads: int, seconds: float) -> dict[str, Any]:
 # Server side.
 
 
-def _seed(running: Any, args: argparse.Namespace) -> tuple[list[str], list[str], dict[str, int]]:
+def seed_load(
+    running: Any, args: argparse.Namespace
+) -> tuple[list[str], list[str], dict[str, int]]:
     """Channels and videos through the API; existing and pool distributions in bulk."""
     from sqlalchemy import select
 
@@ -368,7 +370,7 @@ def _insert_all(db: Any, table: Any, values: Iterator[dict[str, Any]]) -> None:
         db.transaction(lambda s, b=batch: s.execute(insert(table), b))
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
+def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
@@ -381,7 +383,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         running = quiet_server(url, log_level="WARNING", max_workers=max(16, 2 * args.threads))
         try:
             t0 = time.perf_counter()
-            channel_ids, fresh, counts = _seed(running, args)
+            channel_ids, fresh, counts = seed_load(running, args)
             print(
                 f"# {backend}: seeded {len(channel_ids)} channels, {len(fresh)} fresh videos, "
                 f"{counts['existing']} existing, {counts['pool']} lease-pool and "
@@ -392,10 +394,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             with ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=context,
-                initializer=_client_init,
+                initializer=client_init,
                 initargs=(f"127.0.0.1:{running.port}", channel_ids, fresh),
             ) as clients:
-                clients.submit(_client_measure, "HealthCheck", 1, 0.2).result()  # warm up
+                clients.submit(client_measure, "HealthCheck", 1, 0.2).result()  # warm up
                 methods = args.methods + (DEPTH_METHODS if args.assign_depth else [])
                 runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
                 for _ in range(args.repeat):
@@ -404,7 +406,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                         if method in DEPTH_METHODS:
                             _free_future(running.db, method)
                         runs[method].append(
-                            clients.submit(_client_measure, method, threads, args.seconds).result()
+                            clients.submit(client_measure, method, threads, args.seconds).result()
                         )
         finally:
             running.stop(grace=1)
@@ -419,8 +421,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 "method": method,
                 "rate": statistics.median(rates),
                 "ratio": statistics.median(ratios),
-                "p50": _percentile(lat, 0.50) * 1000,
-                "p99": _percentile(lat, 0.99) * 1000,
+                "p50": percentile(lat, 0.50) * 1000,
+                "p99": percentile(lat, 0.99) * 1000,
                 "errors": sum(r["errors"] for r in runs[method]),
                 "first_error": next((r["first_error"] for r in runs[method] if r["errors"]), ""),
                 "runs": rates,

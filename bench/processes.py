@@ -31,7 +31,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.databases import database
-from bench.load import _client_init, _client_measure, _percentile, _seed
+from bench.load import client_init, client_measure, percentile, seed_load
 from persistence.database import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,17 +88,17 @@ def _one(backend: str, processes: int, args: argparse.Namespace) -> dict[str, An
             seed_args = SimpleNamespace(
                 channels=args.channels, videos=args.videos, existing=0, pool=0, assign_depth=0
             )
-            channel_ids, fresh, _ = _seed(SimpleNamespace(port=port, db=db), seed_args)
+            channel_ids, fresh, _ = seed_load(SimpleNamespace(port=port, db=db), seed_args)
             with ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_client_init,
+                initializer=client_init,
                 initargs=(f"127.0.0.1:{port}", channel_ids, fresh),
             ) as clients:
-                clients.submit(_client_measure, "HealthCheck", 1, 0.2).result()  # warm up
-                noop = clients.submit(_client_measure, "HealthCheck", args.threads, args.seconds)
+                clients.submit(client_measure, "HealthCheck", 1, 0.2).result()  # warm up
+                noop = clients.submit(client_measure, "HealthCheck", args.threads, args.seconds)
                 noop_result = noop.result()
-                assign = clients.submit(_client_measure, "Assign", args.threads, args.seconds)
+                assign = clients.submit(client_measure, "Assign", args.threads, args.seconds)
                 assign_result = assign.result()
         finally:
             db.dispose()
@@ -142,8 +142,8 @@ def main() -> None:
             print(
                 f"| {backend} | {processes} | {statistics.median(r['noop'] for r in mine):.0f} | "
                 f"{statistics.median(r['assign'] for r in mine):.1f} | "
-                f"{statistics.median(ratios):.2f} | {_percentile(lat, 0.5) * 1000:.1f} | "
-                f"{_percentile(lat, 0.99) * 1000:.1f} | "
+                f"{statistics.median(ratios):.2f} | {percentile(lat, 0.5) * 1000:.1f} | "
+                f"{percentile(lat, 0.99) * 1000:.1f} | "
                 f"{rates} | "
                 f"{sum(r['errors'] for r in mine)} |",
                 flush=True,

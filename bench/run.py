@@ -79,7 +79,7 @@ def _run_allocator(name: str, seed: int) -> dict[str, Any]:
     return solve_and_check(SPECS[name], seed)
 
 
-def _run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
+def run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
     from allocator.cpsat import solve_cp
     from allocator.flow import solve_flow
     from allocator.greedy import greedy
@@ -114,7 +114,7 @@ def _run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
     }
 
 
-def _in_child(func: Any, *args: Any) -> Any:
+def in_child(func: Any, *args: Any) -> Any:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1, maxtasksperchild=1) as pool:
         return pool.apply(func, args)
@@ -122,15 +122,15 @@ def _in_child(func: Any, *args: Any) -> Any:
 
 def run_instance(name: str, seed: int, repeat: int, naive: bool) -> dict[str, Any]:
     """Allocator runs (median) and baselines for one instance."""
-    runs = [_in_child(_run_allocator, name, seed) for _ in range(repeat)]
+    runs = [in_child(_run_allocator, name, seed) for _ in range(repeat)]
     row: dict[str, Any] = dict(runs[0])
     for key in ("instance_s", "solve_s", "check_s", "peak_rss_mb"):
         row[key] = statistics.median(r[key] for r in runs)
     row["runs"] = repeat
-    row["greedy"] = _in_child(_run_baseline, name, seed, "greedy")
-    row["flow"] = _in_child(_run_baseline, name, seed, "flow")
+    row["greedy"] = in_child(run_baseline, name, seed, "greedy")
+    row["flow"] = in_child(run_baseline, name, seed, "flow")
     if naive and name not in NAIVE_LIMITS:
-        row["naive"] = _in_child(_run_baseline, name, seed, "naive")
+        row["naive"] = in_child(run_baseline, name, seed, "naive")
     else:
         row["naive"] = {"skipped": NAIVE_LIMITS.get(name, "skipped (--no-naive)")}
     return row
