@@ -11,7 +11,7 @@ no eligible channel, duplicate everywhere, channels unavailable, no free slot, o
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -21,6 +21,7 @@ from allocator import calendar, filters, scoring
 from allocator import domain as d
 from allocator.candidates import VideoTable, build_candidates
 from allocator.problem import AllocationProblem, Mode, Plan
+from allocator.release import Released, release_candidates, release_slots
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -51,6 +52,10 @@ class Scope:
     min_score: int
     min_hours_between: int
     time_limit_seconds: float
+    #: Re-planning: distributions the plan may move or drop (not in `live`), and what leaving
+    #: its channel costs one of them.
+    released: Sequence[Released] = ()
+    change_penalty: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,18 @@ class Instance:
     best_eligible_score: Int64Array  # per video: its best score on any eligible channel
     video_skip: list[tuple[str, str] | None]  # per video: (code, reason) known before solving
     pair_skip_codes: dict[int, set[str]]  # per video: why eligible pairs were dropped
+    scope: Scope | None = None
+    #: Per released distribution: its candidate (-1: none: it can only be dropped) and its
+    #: slot among the free slots (-1: no longer a free slot of its channel).
+    released_candidate: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    released_slot: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
-def _free_slots(scope: Scope, taken: dict[str, list[datetime]]) -> list[list[datetime]]:
+def _free_slots(
+    scope: Scope, taken: dict[str, list[datetime]], released: dict[str, list[datetime]]
+) -> list[list[datetime]]:
+    """Each channel's free slots. A released distribution's slot counts as taken for the day
+    caps and is then given back, so that an unchanged plan fits where it was."""
     result: list[list[datetime]] = []
     for channel, until, takes in zip(
         scope.channels, scope.channel_unavailable_until, scope.channel_takes_work, strict=True
@@ -76,12 +90,16 @@ def _free_slots(scope: Scope, taken: dict[str, list[datetime]]) -> list[list[dat
             result.append([])
             continue
         sched = channel.schedule
+        mine = released.get(channel.id, [])
+        on_calendar = calendar.slot_times(sched, channel.timezone, scope.start, scope.end)
         free = calendar.free_slots(
-            calendar.slot_times(sched, channel.timezone, scope.start, scope.end),
-            taken.get(channel.id, []),
+            on_calendar,
+            taken.get(channel.id, []) + mine,
             channel.timezone,
             sched.max_posts_per_day,
         )
+        if mine:
+            free = sorted(set(free) | (set(mine) & set(on_calendar)))
         # A channel that returns from an outage inside the horizon keeps its later slots.
         result.append([t for t in free if until is None or t >= until])
     return result
@@ -164,7 +182,10 @@ def build_instance(scope: Scope) -> Instance:
     drop(~takes[cc], "CHANNEL_UNAVAILABLE")
     drop(cs < scope.min_score, "BELOW_MIN_SCORE")
 
-    free = _free_slots(scope, taken)
+    released: dict[str, list[datetime]] = {}
+    for r in scope.released:
+        released.setdefault(r.channel_id, []).append(r.scheduled_at)
+    free = _free_slots(scope, taken, released)
     slot_channel = np.repeat(np.arange(len(channels), dtype=np.int32), [len(f) for f in free])
     slot_times_flat = [t for f in free for t in f]
     slot_time = np.array([int(t.timestamp()) for t in slot_times_flat], np.int64)
@@ -179,12 +200,19 @@ def build_instance(scope: Scope) -> Instance:
     has_slot = np.array([len(f) > 0 for f in free], bool)
     drop(~has_slot[cc], "NO_FREE_SLOT")
 
+    cv, cc, cs = cv[keep], cc[keep], cs[keep]
+    released_candidate = release_candidates(scope.released, video_index, channel_index, cv, cc)
+    released_slot = release_slots(scope.released, channel_index, slot_channel, slot_time)
+    # Keeping a released pair on its channel earns the penalty it would cost to move it.
+    cs = cs.copy()
+    cs[released_candidate[released_candidate >= 0]] += scope.change_penalty
+
     problem = AllocationProblem(
         mode=scope.mode,
         num_channels=len(channels),
-        cand_video=cv[keep],
-        cand_channel=cc[keep],
-        cand_score=cs[keep],
+        cand_video=cv,
+        cand_channel=cc,
+        cand_score=cs,
         video_capacity=capacity,
         video_source=video_source.astype(np.int32),
         video_window_start=window_start,
@@ -207,6 +235,9 @@ def build_instance(scope: Scope) -> Instance:
         best,
         video_skip,
         pair_skip_codes,
+        scope,
+        released_candidate,
+        released_slot,
     )
 
 

@@ -1,0 +1,238 @@
+"""Re-planning's outputs: a plan that keeps released distributions where they were, its
+objective net of change penalties, and its difference from the current plan.
+
+The model prices change per (video, channel) pair: a released distribution's pair earns
+`change_penalty` when the plan keeps it on its channel (`allocator.planning.build_instance`),
+so the objective the solver maximises is the new score plus the penalty of every kept pair,
+and the reported objective and bound are that minus the penalty of every released
+distribution: total score minus the penalty per distribution that leaves its channel. Both
+are certified as any plan's are. Which slot a kept pair gets is no part of the value, so
+`keep_in_place` gives each kept pair its old slot whenever the rest of the plan still fits
+around it (the slotting rule of `allocator.slotting` places the rest); a kept pair is MOVED
+only when its slot left the calendar or was needed by a video with a tighter window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from allocator import filters
+from allocator.planning import Instance
+from allocator.problem import Plan, relative_gap
+from allocator.release import Released
+from allocator.slotting import SlottingError, assign_slots
+
+BoolArray = npt.NDArray[np.bool_]
+
+ADDED, MOVED, DROPPED = "ADDED", "MOVED", "DROPPED"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between a plan and the current one. `plan_row` is the plan's row of an
+    ADDED or MOVED change (-1 for DROPPED); `distribution_id` the existing distribution of a
+    MOVED or DROPPED one."""
+
+    kind: str
+    video_id: str
+    channel_id: str
+    from_time: datetime | None
+    to_time: datetime | None
+    score: int
+    reason: str
+    distribution_id: str = ""
+    plan_row: int = -1
+
+
+def kept_rows(instance: Instance, plan: Plan) -> BoolArray:
+    """Rows of the plan that keep a released distribution on its channel."""
+    mine = instance.released_candidate[instance.released_candidate >= 0]
+    return np.isin(plan.candidate, mine)
+
+
+def keep_in_place(instance: Instance, plan: Plan) -> Plan:
+    """The plan with every kept pair back in its old slot where the others still fit."""
+    p, rc, rs = instance.problem, instance.released_candidate, instance.released_slot
+    if not (rc >= 0).any() or len(plan.candidate) == 0:
+        return plan
+    preferred = np.full(p.num_candidates, -1, np.int64)
+    usable = (rc >= 0) & (rs >= 0)
+    preferred[rc[usable]] = rs[usable]
+    want = preferred[plan.candidate]
+    # Timed videos keep the slot the model chose for them (spacing depends on it).
+    timed = p.timed_videos[plan.video]
+    lo, hi = p.slot_range(plan.candidate)
+    fixed = (want >= 0) & ~timed & (lo <= want) & (want < hi) & ~np.isin(want, plan.slot[timed])
+    if not fixed.any():
+        return plan
+    rest = ~fixed & ~timed
+    try:
+        placed = assign_slots(
+            p, plan.candidate[rest], taken=np.concatenate([want[fixed], plan.slot[timed]])
+        )
+    except SlottingError:
+        return plan  # the others need those slots: the plan's own placement stands
+    slot = plan.slot.copy()
+    slot[fixed] = want[fixed]
+    slot[rest] = placed
+    return replace(plan, slot=slot)
+
+
+def net_of_penalty(instance: Instance, plan: Plan) -> Plan:
+    """Scores without the keep bonus; objective and bound minus the penalty of every released
+    distribution (so: minus the penalty of each one that leaves its channel)."""
+    scope = instance.scope
+    if scope is None or not scope.released:
+        return plan
+    charge = scope.change_penalty * len(scope.released)
+    objective = plan.objective - charge
+    bound = plan.best_bound - charge
+    return replace(
+        plan,
+        score=plan.score - scope.change_penalty * kept_rows(instance, plan),
+        objective=objective,
+        best_bound=bound,
+        gap=relative_gap(objective, bound),
+    )
+
+
+def plan_changes(instance: Instance, plan: Plan) -> list[Change]:
+    """MOVED and DROPPED changes of the released distributions (in their order), then one
+    ADDED change per new assignment (in plan order), each with its reason. `plan` is net of
+    the penalty (`net_of_penalty`)."""
+    scope = instance.scope
+    released: Sequence[Released] = scope.released if scope is not None else ()
+    times, videos, channels = instance.slot_times, instance.videos, instance.channels
+    row_of = {int(c): r for r, c in enumerate(plan.candidate.tolist())} if released else {}
+    owner = {int(s): r for r, s in enumerate(plan.slot.tolist())} if released else {}
+    at = _Index(instance) if released else None
+    changes: list[Change] = []
+    kept: set[int] = set()
+    for k, r in enumerate(released):
+        cand = int(instance.released_candidate[k])
+        row = row_of.get(cand, -1) if cand >= 0 else -1
+        if row >= 0:
+            kept.add(row)
+            to = times[int(plan.slot[row])]
+            if to != r.scheduled_at:
+                changes.append(
+                    Change(
+                        MOVED,
+                        r.video_id,
+                        r.channel_id,
+                        r.scheduled_at,
+                        to,
+                        int(plan.score[row]),
+                        _moved_reason(instance, plan, k, owner, at),  # type: ignore[arg-type]
+                        r.distribution_id,
+                        row,
+                    )
+                )
+            continue
+        changes.append(
+            Change(
+                DROPPED,
+                r.video_id,
+                r.channel_id,
+                r.scheduled_at,
+                None,
+                r.score,
+                _dropped_reason(instance, plan, k, owner, at),  # type: ignore[arg-type]
+                r.distribution_id,
+            )
+        )
+    for row in range(len(plan.candidate)):
+        if row not in kept:
+            score = int(plan.score[row])
+            changes.append(
+                Change(
+                    ADDED,
+                    videos[int(plan.video[row])].id,
+                    channels[int(plan.channel[row])].id,
+                    None,
+                    times[int(plan.slot[row])],
+                    score,
+                    f"added: score {score}",
+                    plan_row=row,
+                )
+            )
+    return changes
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _outage(instance: Instance, channel: int, at: datetime) -> str | None:
+    """Why a channel cannot take `at`, when the reason is the channel itself."""
+    assert instance.scope is not None
+    scope, name = instance.scope, instance.channels[channel].id
+    until = scope.channel_unavailable_until[channel]
+    if not instance.channels[channel].active:
+        return f"channel {name} is inactive"
+    if until is not None and at < until:
+        return f"channel {name} unavailable until {_iso(until)}"
+    if not scope.channel_takes_work[channel]:
+        return f"channel {name} is unavailable"
+    return None
+
+
+class _Index:
+    """Video and channel positions by id, built once per plan's changes."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.video = {v.id: i for i, v in enumerate(instance.videos)}
+        self.channel = {c.id: j for j, c in enumerate(instance.channels)}
+
+
+def _moved_reason(instance: Instance, plan: Plan, k: int, owner: dict[int, int], at: _Index) -> str:
+    r = instance.scope.released[k]  # type: ignore[union-attr]
+    j = at.channel[r.channel_id]
+    if (why := _outage(instance, j, r.scheduled_at)) is not None:
+        return f"moved: {why}"
+    slot = int(instance.released_slot[k])
+    if slot < 0:
+        return (
+            f"moved: {_iso(r.scheduled_at)} is no longer a free slot of {r.channel_id} "
+            "(schedule, blackout or day cap)"
+        )
+    if slot in owner:
+        other = instance.videos[int(plan.video[owner[slot]])].id
+        return f"moved: its slot {_iso(r.scheduled_at)} went to video {other} (a tighter window)"
+    return "moved: the plan's slotting needed its slot"
+
+
+def _dropped_reason(
+    instance: Instance, plan: Plan, k: int, owner: dict[int, int], at: _Index
+) -> str:
+    scope = instance.scope
+    assert scope is not None
+    r = scope.released[k]
+    j, i = at.channel[r.channel_id], at.video[r.video_id]
+    if instance.released_candidate[k] < 0:
+        if (known := instance.video_skip[i]) is not None:
+            return f"dropped: {known[1]}"
+        if (why := _outage(instance, j, r.scheduled_at)) is not None:
+            return f"dropped: {why}"
+        match = filters.check(instance.videos[i], instance.channels[j])
+        if not match.eligible:
+            failed = ", ".join(match.failed_filters)
+            return f"dropped: no longer passes {r.channel_id}'s filters ({failed})"
+        return f"dropped: scores below min_score or {r.channel_id} has no free slot"
+    penalty = scope.change_penalty
+    slot = int(instance.released_slot[k])
+    if slot in owner:
+        row = owner[slot]
+        other, score = instance.videos[int(plan.video[row])].id, int(plan.score[row])
+        return f"+{score - r.score - penalty} score: its slot now holds video {other} ({score})"
+    elsewhere = np.flatnonzero(plan.video == i)
+    if len(elsewhere):
+        row = int(elsewhere[0])
+        gain = int(plan.score[row]) - r.score - penalty
+        return f"+{gain} score: video now on {instance.channels[int(plan.channel[row])].id}"
+    return f"dropped: the plan scores more than the change penalty ({penalty}) without it"
