@@ -1,11 +1,14 @@
-"""SuggestPlacements' choice of a slot on one channel: free first, else a weaker AUTO_* holder."""
+"""SuggestPlacements' choice of a slot on one channel: free first, else a weaker AUTO_* holder;
+and the window of live distributions it reads for it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 from allocator import domain as d
-from server.usecases.suggest import _best_slot, _Holder
+from allocator.free_slot import TAKEN_MARGIN
+from server.usecases.suggest import _best_slot, _Holder, _holders_window
 
 NOW = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 END = NOW + timedelta(days=2)
@@ -33,3 +36,29 @@ def test_a_full_channel_offers_its_weakest_movable_holder() -> None:
 
 def test_nothing_when_every_holder_is_pinned_or_worth_more() -> None:
     assert _best_slot(CHANNEL, 500, _holders((0, False, 100), (1, True, 900)), NOW, END) is None
+
+
+def test_holders_may_come_in_any_order() -> None:
+    later = NOW + timedelta(days=3)
+    option = _best_slot(CHANNEL, 500, _holders((1, False, 100), (0, False, 100)), NOW, later)
+    assert option is not None and option.scheduled_at == datetime(2030, 1, 9, 9, tzinfo=UTC)
+
+
+def test_a_daily_cap_counts_what_was_posted_earlier_that_day() -> None:
+    twice = d.PostingSchedule(
+        slots=(d.WeeklySlot(tuple(range(1, 8)), time(9, 0)), d.WeeklySlot((1, 2), time(21, 0))),
+        max_posts_per_day=1,
+    )
+    capped = replace(CHANNEL, schedule=twice)
+    after_nine = NOW.replace(hour=10)  # the 09:00 post of that day is before the horizon
+    option = _best_slot(capped, 500, _holders((0, False, 100)), after_nine, END)
+    assert option is not None and option.scheduled_at == SLOTS[1]
+
+
+def test_the_margin_around_the_horizon_is_read_only_for_a_daily_cap() -> None:
+    capped = replace(CHANNEL, id="capped", schedule=replace(CHANNEL.schedule, max_posts_per_day=2))
+    assert _holders_window([CHANNEL], NOW, END) == (NOW, END)
+    assert _holders_window([CHANNEL, capped], NOW, END) == (
+        NOW - TAKEN_MARGIN,
+        END + TAKEN_MARGIN,
+    )
