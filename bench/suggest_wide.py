@@ -207,9 +207,11 @@ def _cases(running: Any, videos: list[str], channel_ids: list[str]) -> dict[str,
 
 
 def _statements(running: Any, call: Callable[[], object]) -> int:
-    """SQL statements one call sends (one listener on the server's engine)."""
+    """SQL statements one call sends once the configurations are cached (a first call reads
+    them, and may open the pool's first connection): one listener on the server's engine."""
     from sqlalchemy import event
 
+    call()
     count = [0]
 
     def listen(*_: object) -> None:
