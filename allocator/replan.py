@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from allocator import filters
 from allocator.planning import Instance
-from allocator.problem import Plan, relative_gap
+from allocator.problem import AllocationProblem, Int64Array, Plan, relative_gap
 from allocator.release import Released
 from allocator.slotting import SlottingError, assign_slots
 
@@ -64,9 +64,11 @@ def keep_in_place(instance: Instance, plan: Plan) -> Plan:
     usable = (rc >= 0) & (rs >= 0)
     preferred[rc[usable]] = rs[usable]
     want = preferred[plan.candidate]
-    # Timed videos keep the slot the model chose for them (spacing depends on it).
-    timed = p.timed_videos[plan.video]
     lo, hi = p.slot_range(plan.candidate)
+    # Timed videos go back only where their spacing still holds (`_timed_back`); their slots
+    # are then fixed, and the others are placed around everything fixed.
+    plan = _timed_back(p, plan, want, lo, hi)
+    timed = p.timed_videos[plan.video]
     fixed = (want >= 0) & ~timed & (lo <= want) & (want < hi) & ~np.isin(want, plan.slot[timed])
     if not fixed.any():
         return plan
@@ -80,6 +82,36 @@ def keep_in_place(instance: Instance, plan: Plan) -> Plan:
     slot = plan.slot.copy()
     slot[fixed] = want[fixed]
     slot[rest] = placed
+    return replace(plan, slot=slot)
+
+
+def _timed_back(
+    p: AllocationProblem, plan: Plan, want: Int64Array, lo: Int64Array, hi: Int64Array
+) -> Plan:
+    """Each timed kept row moved back to its old slot when that slot is unused, in its window,
+    and min_hours_between from the video's other rows and pins."""
+    timed = p.timed_videos[plan.video]
+    rows = np.flatnonzero(timed & (want >= 0) & (want != plan.slot) & (lo <= want) & (want < hi))
+    if len(rows) == 0:
+        return plan
+    slot = plan.slot.copy()
+    used = set(slot.tolist())
+    gap = p.spacing_seconds
+    for r in rows.tolist():
+        target = int(want[r])
+        if target in used:
+            continue
+        v = int(plan.video[r])
+        others = np.concatenate(
+            [
+                p.slot_time[slot[(plan.video == v) & (np.arange(len(slot)) != r)]],
+                p.pin_time[p.pin_video == v],
+            ]
+        )
+        if np.all(np.abs(others - p.slot_time[target]) >= gap):
+            used.discard(int(slot[r]))
+            used.add(target)
+            slot[r] = target
     return replace(plan, slot=slot)
 
 

@@ -58,6 +58,17 @@ class DecisionKind(StrEnum):
     RETRIED = "RETRIED"
     AVAILABILITY_CHANGED = "AVAILABILITY_CHANGED"
     LATE_PUBLISHED = "LATE_PUBLISHED"
+    MOVED = "MOVED"
+    DROPPED = "DROPPED"
+
+
+class RunState(StrEnum):
+    """Where an AutoDistribute run stands: a dry run is a PROPOSED plan until applied."""
+
+    PROPOSED = "PROPOSED"
+    APPLIED = "APPLIED"
+    SUPERSEDED = "SUPERSEDED"
+    EXPIRED = "EXPIRED"
 
 
 class VideoState(StrEnum):

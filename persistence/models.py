@@ -31,6 +31,7 @@ from persistence.enums import (
     DistributionMethod,
     DistributionState,
     EnumText,
+    RunState,
     VideoState,
 )
 
@@ -205,6 +206,15 @@ class Run(Base):
     wall_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     actor: Mapped[str] = mapped_column(String(128), default="")
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    state: Mapped[RunState] = mapped_column(EnumText(RunState, 16), default=RunState.APPLIED)
+    #: A proposal's last moment to be applied; None for a written run.
+    expire_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    change_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: A proposal's plan, compactly (server/usecases/proposals.py); None for a written run.
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
+
+
+Index("ix_runs_state_create_time", Run.state, Run.create_time)
 
 
 class StoredResponse(Base):

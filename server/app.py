@@ -142,7 +142,11 @@ def build_servicer(settings: Settings, db: Database, tracing: Tracing) -> Distri
         max_cooldown=timedelta(seconds=settings.outage_max_cooldown_seconds),
     )
     return DistributionServicer(
-        Transactions(db), PageTokens(settings.page_token_secret), outages, span=tracing.span
+        Transactions(db),
+        PageTokens(settings.page_token_secret),
+        outages,
+        span=tracing.span,
+        proposal_ttl=timedelta(hours=settings.proposal_ttl_hours),
     )
 
 

@@ -34,6 +34,21 @@ class SolverStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SOLVER_STATUS_FEASIBLE: _ClassVar[SolverStatus]
     SOLVER_STATUS_INFEASIBLE: _ClassVar[SolverStatus]
     SOLVER_STATUS_UNKNOWN: _ClassVar[SolverStatus]
+
+class PlanChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PLAN_CHANGE_KIND_UNSPECIFIED: _ClassVar[PlanChangeKind]
+    PLAN_CHANGE_KIND_ADDED: _ClassVar[PlanChangeKind]
+    PLAN_CHANGE_KIND_MOVED: _ClassVar[PlanChangeKind]
+    PLAN_CHANGE_KIND_DROPPED: _ClassVar[PlanChangeKind]
+
+class RunState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RUN_STATE_UNSPECIFIED: _ClassVar[RunState]
+    RUN_STATE_PROPOSED: _ClassVar[RunState]
+    RUN_STATE_APPLIED: _ClassVar[RunState]
+    RUN_STATE_SUPERSEDED: _ClassVar[RunState]
+    RUN_STATE_EXPIRED: _ClassVar[RunState]
 ASSIGN_OUTCOME_UNSPECIFIED: AssignOutcome
 ASSIGN_OUTCOME_ASSIGNED: AssignOutcome
 ASSIGN_OUTCOME_REJECTED_FILTER: AssignOutcome
@@ -48,6 +63,15 @@ SOLVER_STATUS_OPTIMAL: SolverStatus
 SOLVER_STATUS_FEASIBLE: SolverStatus
 SOLVER_STATUS_INFEASIBLE: SolverStatus
 SOLVER_STATUS_UNKNOWN: SolverStatus
+PLAN_CHANGE_KIND_UNSPECIFIED: PlanChangeKind
+PLAN_CHANGE_KIND_ADDED: PlanChangeKind
+PLAN_CHANGE_KIND_MOVED: PlanChangeKind
+PLAN_CHANGE_KIND_DROPPED: PlanChangeKind
+RUN_STATE_UNSPECIFIED: RunState
+RUN_STATE_PROPOSED: RunState
+RUN_STATE_APPLIED: RunState
+RUN_STATE_SUPERSEDED: RunState
+RUN_STATE_EXPIRED: RunState
 
 class UpsertChannelRequest(_message.Message):
     __slots__ = ("channel",)
@@ -162,7 +186,7 @@ class AssignResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[AssignResult, _Mapping]]] = ...) -> None: ...
 
 class AutoDistributeRequest(_message.Message):
-    __slots__ = ("mode", "video_ids", "channel_ids", "horizon_start", "horizon_end", "max_channels_per_video", "min_score", "time_limit_seconds", "dry_run", "request_id", "min_hours_between", "expected_input_digest", "expected_plan_digest")
+    __slots__ = ("mode", "video_ids", "channel_ids", "horizon_start", "horizon_end", "max_channels_per_video", "min_score", "time_limit_seconds", "dry_run", "request_id", "min_hours_between", "expected_input_digest", "expected_plan_digest", "replan", "freeze_until", "change_penalty")
     MODE_FIELD_NUMBER: _ClassVar[int]
     VIDEO_IDS_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +200,9 @@ class AutoDistributeRequest(_message.Message):
     MIN_HOURS_BETWEEN_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_PLAN_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REPLAN_FIELD_NUMBER: _ClassVar[int]
+    FREEZE_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_PENALTY_FIELD_NUMBER: _ClassVar[int]
     mode: AutoDistributeMode
     video_ids: _containers.RepeatedScalarFieldContainer[str]
     channel_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -189,7 +216,30 @@ class AutoDistributeRequest(_message.Message):
     min_hours_between: int
     expected_input_digest: str
     expected_plan_digest: str
-    def __init__(self, mode: _Optional[_Union[AutoDistributeMode, str]] = ..., video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ..., horizon_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_channels_per_video: _Optional[int] = ..., min_score: _Optional[int] = ..., time_limit_seconds: _Optional[float] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ..., min_hours_between: _Optional[int] = ..., expected_input_digest: _Optional[str] = ..., expected_plan_digest: _Optional[str] = ...) -> None: ...
+    replan: bool
+    freeze_until: _timestamp_pb2.Timestamp
+    change_penalty: int
+    def __init__(self, mode: _Optional[_Union[AutoDistributeMode, str]] = ..., video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ..., horizon_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_channels_per_video: _Optional[int] = ..., min_score: _Optional[int] = ..., time_limit_seconds: _Optional[float] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ..., min_hours_between: _Optional[int] = ..., expected_input_digest: _Optional[str] = ..., expected_plan_digest: _Optional[str] = ..., replan: _Optional[bool] = ..., freeze_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., change_penalty: _Optional[int] = ...) -> None: ...
+
+class PlanChange(_message.Message):
+    __slots__ = ("kind", "distribution_id", "video_id", "channel_id", "from_time", "to_time", "reason", "score")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DISTRIBUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_TIME_FIELD_NUMBER: _ClassVar[int]
+    TO_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    kind: PlanChangeKind
+    distribution_id: str
+    video_id: str
+    channel_id: str
+    from_time: _timestamp_pb2.Timestamp
+    to_time: _timestamp_pb2.Timestamp
+    reason: str
+    score: int
+    def __init__(self, kind: _Optional[_Union[PlanChangeKind, str]] = ..., distribution_id: _Optional[str] = ..., video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., to_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., score: _Optional[int] = ...) -> None: ...
 
 class SkipReason(_message.Message):
     __slots__ = ("video_id", "channel_id", "reason", "code")
@@ -204,7 +254,7 @@ class SkipReason(_message.Message):
     def __init__(self, video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., reason: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class AutoDistributeResponse(_message.Message):
-    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels", "input_digest", "plan_digest")
+    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels", "input_digest", "plan_digest", "changes", "change_count", "state")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SOLVER_STATUS_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
@@ -222,6 +272,9 @@ class AutoDistributeResponse(_message.Message):
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     PLAN_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     solver_status: SolverStatus
     objective: int
@@ -239,7 +292,36 @@ class AutoDistributeResponse(_message.Message):
     channels: _containers.RepeatedCompositeFieldContainer[ChannelPlan]
     input_digest: str
     plan_digest: str
-    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ..., input_digest: _Optional[str] = ..., plan_digest: _Optional[str] = ...) -> None: ...
+    changes: _containers.RepeatedCompositeFieldContainer[PlanChange]
+    change_count: int
+    state: RunState
+    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ..., input_digest: _Optional[str] = ..., plan_digest: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[PlanChange, _Mapping]]] = ..., change_count: _Optional[int] = ..., state: _Optional[_Union[RunState, str]] = ...) -> None: ...
+
+class ApplyRunRequest(_message.Message):
+    __slots__ = ("run_id", "request_id")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    request_id: str
+    def __init__(self, run_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ListRunChangesRequest(_message.Message):
+    __slots__ = ("run_id", "page_size", "page_token")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, run_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRunChangesResponse(_message.Message):
+    __slots__ = ("changes", "next_page_token")
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[PlanChange]
+    next_page_token: str
+    def __init__(self, changes: _Optional[_Iterable[_Union[PlanChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ChannelPlan(_message.Message):
     __slots__ = ("channel_id", "free_slots", "filled", "total_score")
@@ -254,7 +336,7 @@ class ChannelPlan(_message.Message):
     def __init__(self, channel_id: _Optional[str] = ..., free_slots: _Optional[int] = ..., filled: _Optional[int] = ..., total_score: _Optional[int] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("run_id", "mode", "parameters", "solver_status", "objective", "best_bound", "gap", "candidate_count", "slot_count", "video_count", "channel_count", "assignment_count", "skipped_count", "wall_seconds", "actor", "create_time")
+    __slots__ = ("run_id", "mode", "parameters", "solver_status", "objective", "best_bound", "gap", "candidate_count", "slot_count", "video_count", "channel_count", "assignment_count", "skipped_count", "wall_seconds", "actor", "create_time", "state", "expire_time", "change_count")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
@@ -271,6 +353,9 @@ class Run(_message.Message):
     WALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     mode: AutoDistributeMode
     parameters: AutoDistributeRequest
@@ -287,7 +372,10 @@ class Run(_message.Message):
     wall_seconds: float
     actor: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, run_id: _Optional[str] = ..., mode: _Optional[_Union[AutoDistributeMode, str]] = ..., parameters: _Optional[_Union[AutoDistributeRequest, _Mapping]] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., video_count: _Optional[int] = ..., channel_count: _Optional[int] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., actor: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    state: RunState
+    expire_time: _timestamp_pb2.Timestamp
+    change_count: int
+    def __init__(self, run_id: _Optional[str] = ..., mode: _Optional[_Union[AutoDistributeMode, str]] = ..., parameters: _Optional[_Union[AutoDistributeRequest, _Mapping]] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., video_count: _Optional[int] = ..., channel_count: _Optional[int] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., actor: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[RunState, str]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., change_count: _Optional[int] = ...) -> None: ...
 
 class RetryRequest(_message.Message):
     __slots__ = ("distribution_ids", "channel_id", "all_failed", "reset_attempts")

@@ -142,6 +142,16 @@ class DistributionServiceStub:
                 request_serializer=distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsResponse.FromString,
                 _registered_method=True)
+        self.ApplyRun = channel.unary_unary(
+                '/distribution.v1.DistributionService/ApplyRun',
+                request_serializer=distribution_dot_v1_dot_distribution__service__pb2.ApplyRunRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_distribution__service__pb2.AutoDistributeResponse.FromString,
+                _registered_method=True)
+        self.ListRunChanges = channel.unary_unary(
+                '/distribution.v1.DistributionService/ListRunChanges',
+                request_serializer=distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesResponse.FromString,
+                _registered_method=True)
 
 
 class DistributionServiceServicer:
@@ -297,6 +307,20 @@ class DistributionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyRun(self, request, context):
+        """Writes exactly the plan a dry run proposed, or answers ABORTED naming what changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRunChanges(self, request, context):
+        """Lists the changes a run made or proposes (added, moved, dropped), in plan order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -404,6 +428,16 @@ def add_DistributionServiceServicer_to_server(servicer, server):
                     servicer.SuggestPlacements,
                     request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsResponse.SerializeToString,
+            ),
+            'ApplyRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyRun,
+                    request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.ApplyRunRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_distribution__service__pb2.AutoDistributeResponse.SerializeToString,
+            ),
+            'ListRunChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRunChanges,
+                    request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -975,6 +1009,60 @@ class DistributionService:
             '/distribution.v1.DistributionService/SuggestPlacements',
             distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsRequest.SerializeToString,
             distribution_dot_v1_dot_distribution__service__pb2.SuggestPlacementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.DistributionService/ApplyRun',
+            distribution_dot_v1_dot_distribution__service__pb2.ApplyRunRequest.SerializeToString,
+            distribution_dot_v1_dot_distribution__service__pb2.AutoDistributeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRunChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.DistributionService/ListRunChanges',
+            distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesRequest.SerializeToString,
+            distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

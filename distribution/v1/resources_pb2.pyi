@@ -77,6 +77,8 @@ class DecisionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DECISION_KIND_AVAILABILITY_CHANGED: _ClassVar[DecisionKind]
     DECISION_KIND_LEASE_EXPIRED: _ClassVar[DecisionKind]
     DECISION_KIND_LATE_PUBLISHED: _ClassVar[DecisionKind]
+    DECISION_KIND_MOVED: _ClassVar[DecisionKind]
+    DECISION_KIND_DROPPED: _ClassVar[DecisionKind]
 DAY_OF_WEEK_UNSPECIFIED: DayOfWeek
 DAY_OF_WEEK_MONDAY: DayOfWeek
 DAY_OF_WEEK_TUESDAY: DayOfWeek
@@ -122,6 +124,8 @@ DECISION_KIND_SKIPPED: DecisionKind
 DECISION_KIND_AVAILABILITY_CHANGED: DecisionKind
 DECISION_KIND_LEASE_EXPIRED: DecisionKind
 DECISION_KIND_LATE_PUBLISHED: DecisionKind
+DECISION_KIND_MOVED: DecisionKind
+DECISION_KIND_DROPPED: DecisionKind
 
 class Transformation(_message.Message):
     __slots__ = ("kind", "trim_seconds", "orientation", "language")

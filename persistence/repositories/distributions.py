@@ -24,7 +24,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from persistence import bulk, models
-from persistence.enums import LIVE_STATES, DistributionState, VideoState
+from persistence.enums import LIVE_STATES, DistributionMethod, DistributionState, VideoState
 from persistence.repositories.keyset import Page, keyset_page
 
 D = models.Distribution
@@ -288,6 +288,46 @@ class DistributionRepository:
                 D.scheduled_at < end,
             )
         ).all()
+
+    def movable(
+        self, channel_ids: Sequence[str], since: datetime, until: datetime
+    ) -> Sequence[Any]:
+        """(id, video_id, channel_id, scheduled_at, score) of what a re-planning run may move
+        or drop on the channels: AUTO_* distributions SCHEDULED in [since, until), never
+        leased or retried."""
+        if not channel_ids:
+            return []
+        return self._session.execute(
+            select(D.id, D.video_id, D.channel_id, D.scheduled_at, D.score).where(
+                D.channel_id.in_(list(channel_ids)),
+                D.state == DistributionState.SCHEDULED,
+                D.method.in_([DistributionMethod.AUTO_FILTER, DistributionMethod.AUTO_SCHEDULE]),
+                D.lease_token.is_(None),
+                D.attempts == 0,
+                D.scheduled_at >= since,
+                D.scheduled_at < until,
+            )
+        ).all()
+
+    def lock_many(self, ids: Sequence[str]) -> dict[str, models.Distribution]:
+        """The distributions by id, row-locked (PostgreSQL), in one statement."""
+        if not ids:
+            return {}
+        rows = self._session.scalars(select(D).where(D.id.in_(list(ids))).with_for_update())
+        return {row.id: row for row in rows}
+
+    def first_live_since(
+        self, channel_ids: Sequence[str], video_ids: Sequence[str], since: datetime
+    ) -> models.Distribution | None:
+        """The earliest-scheduled live distribution created after `since` on the channels or
+        of the videos: what a proposal made at `since` did not know of."""
+        touches = or_(D.channel_id.in_(list(channel_ids)), D.video_id.in_(list(video_ids)))
+        return self._session.scalars(
+            select(D)
+            .where(_live(), D.create_time > since, touches)
+            .order_by(D.scheduled_at, D.id)
+            .limit(1)
+        ).first()
 
 
 def in_scope(

@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, undefer
 
 from persistence import bulk, models
-from persistence.enums import DecisionKind, DistributionMethod
+from persistence.enums import DecisionKind, DistributionMethod, RunState
 from persistence.repositories.distributions import in_scope
 from persistence.repositories.keyset import Page, keyset_page
 
@@ -138,6 +138,28 @@ class RunRepository:
     def get(self, run_id: str) -> models.Run | None:
         """The run, or None."""
         return self._session.get(models.Run, run_id)
+
+    def lock(self, run_id: str) -> models.Run | None:
+        """The run with its proposal, row-locked (PostgreSQL), or None."""
+        R = models.Run
+        query = select(R).where(R.id == run_id).options(undefer(R.proposal)).with_for_update()
+        return self._session.scalars(query).first()
+
+    def proposal(self, run_id: str) -> dict[str, Any] | None:
+        """A run's stored plan (None: written directly, or no such run)."""
+        R = models.Run
+        return self._session.scalar(select(R.proposal).where(R.id == run_id))
+
+    def supersede(self, before: datetime) -> int:
+        """Marks the proposals made before `before` SUPERSEDED; how many."""
+        R = models.Run
+        result = self._session.execute(
+            update(R)
+            .where(R.state == RunState.PROPOSED, R.create_time < before)
+            .values(state=RunState.SUPERSEDED)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def page(self, after: Sequence[Any] | None, size: int) -> Page[models.Run]:
         """Runs, newest first, after (create_time, id)."""

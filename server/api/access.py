@@ -71,11 +71,13 @@ REQUIRED: dict[str, Role] = {
     "ListDistributions": Role.READER,
     "ListDecisions": Role.READER,
     "GetRun": Role.READER,
+    "ListRunChanges": Role.READER,
     "ListRuns": Role.READER,
     "Stats": Role.READER,
     "UpsertVideos": Role.SCHEDULER,
     "Assign": Role.SCHEDULER,  # with force or allow_duplicate: OPERATOR (see required_role)
     "AutoDistribute": Role.SCHEDULER,
+    "ApplyRun": Role.SCHEDULER,
     "CancelDistribution": Role.SCHEDULER,
     "Retry": Role.OPERATOR,
     "SetChannelAvailability": Role.OPERATOR,

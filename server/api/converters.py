@@ -13,10 +13,12 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
+from allocator.replan import Change
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
 from persistence import models
 from persistence.base import utcnow
+from server.usecases import proposal_store
 from server.usecases.availability import available_now
 from server.usecases.domain_values import VersionedCache
 
@@ -224,4 +226,26 @@ def run_to_proto(row: models.Run) -> svc.Run:
     )
     json_format.ParseDict(row.parameters or {}, message.parameters)
     _set_ts(message, "create_time", row.create_time)
+    state = proposal_store.state_of(row, utcnow())
+    message.state = enum_value(svc.RunState, state.value, "RUN_STATE_")
+    message.change_count = row.change_count
+    if row.expire_time is not None:
+        _set_ts(message, "expire_time", row.expire_time)
+    return message
+
+
+def change_to_proto(change: Change) -> svc.PlanChange:
+    """A plan change as the API's PlanChange."""
+    message = svc.PlanChange(
+        kind=enum_value(svc.PlanChangeKind, change.kind, "PLAN_CHANGE_KIND_"),
+        distribution_id=change.distribution_id,
+        video_id=change.video_id,
+        channel_id=change.channel_id,
+        reason=change.reason,
+        score=change.score,
+    )
+    if change.from_time is not None:
+        _set_ts(message, "from_time", change.from_time)
+    if change.to_time is not None:
+        _set_ts(message, "to_time", change.to_time)
     return message

@@ -13,6 +13,7 @@ from distribution.v1 import distribution_service_pb2 as svc
 from persistence.base import utcnow
 from server.api.validation import (
     CHANNEL_ID,
+    DISTRIBUTION_ID,
     MIN_TIME,
     VIDEO_ID,
     Violations,
@@ -22,6 +23,7 @@ from server.usecases.assign import AssignCommand
 from server.usecases.autodistribute import AutoDistributeCommand
 from server.usecases.errors import DeadlineExceeded, InvalidArgument
 from server.usecases.explain import ExplainCommand
+from server.usecases.proposals import ApplyRunCommand
 from server.usecases.suggest import DEFAULT_LIMIT, SuggestCommand
 
 #: A requested slot may lie at most this far in the past (clock skew between caller and server).
@@ -35,6 +37,8 @@ DEFAULT_TIME_LIMIT = 30.0
 MAX_TIME_LIMIT = 600.0
 MAX_VIDEO_IDS = 200_000
 DIGEST = re.compile(r"[0-9a-f]{64}")
+#: Penalty per distribution a re-planning run moves off its channel or drops (score units).
+MAX_CHANGE_PENALTY = 10_000_000
 #: Share of the call's remaining deadline the solver may use; the rest is for loading and writing.
 DEADLINE_SHARE = 0.5
 
@@ -142,6 +146,17 @@ def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft
     )
     v.check(0 <= request.min_hours_between <= 24 * 62, "min_hours_between", "must be 0..1488")
     validate_request_id(request.request_id, v)
+    freeze_until = v.time(request, "freeze_until", "freeze_until")
+    v.check(
+        request.replan or not (request.HasField("freeze_until") or request.change_penalty),
+        "replan",
+        "must be true when freeze_until or change_penalty is set",
+    )
+    v.check(
+        0 <= request.change_penalty <= MAX_CHANGE_PENALTY,
+        "change_penalty",
+        f"0..{MAX_CHANGE_PENALTY}",
+    )
     for name in ("expected_input_digest", "expected_plan_digest"):
         if value := getattr(request, name):
             v.check(
@@ -166,8 +181,20 @@ def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft
         parameters=json_format.MessageToDict(request, preserving_proto_field_name=True),
         expected_input_digest=request.expected_input_digest,
         expected_plan_digest=request.expected_plan_digest,
+        replan=request.replan,
+        freeze_until=freeze_until,
+        change_penalty=request.change_penalty or 1,
     )
     return PlanDraft(command, start, end)
+
+
+def apply_run(request: svc.ApplyRunRequest, actor: str) -> ApplyRunCommand:
+    """The proposal to write."""
+    v = Violations()
+    v.identifier(request.run_id, "run_id", DISTRIBUTION_ID, "run")
+    validate_request_id(request.request_id, v)
+    v.raise_if_any()
+    return ApplyRunCommand(request.run_id, actor)
 
 
 def resolve(draft: PlanDraft, deadline: float | None) -> AutoDistributeCommand:

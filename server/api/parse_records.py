@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from distribution.v1 import distribution_service_pb2 as svc
@@ -11,6 +12,7 @@ from server.api import converters
 from server.api.paging import Listing, PageQuery, PageTokens, page_query
 from server.api.validation import CHANNEL_ID, DISTRIBUTION_ID, VIDEO_ID, Violations, only_id
 from server.usecases.cancel import CancelCommand
+from server.usecases.errors import InvalidArgument
 
 DISTRIBUTIONS = Listing("distributions", time_key="create_time")
 DECISIONS = Listing("decisions", time_key="time")
@@ -78,6 +80,39 @@ def list_runs(tokens: PageTokens, request: svc.ListRunsRequest) -> PageQuery:
     size = v.page_size(request.page_size)
     v.raise_if_any()
     return page_query(tokens, RUNS, {}, size, request.page_token)
+
+
+RUN_CHANGES = "run_changes"
+
+
+@dataclass(frozen=True)
+class RunChangesQuery:
+    """A page of one run's changes, from `offset`."""
+
+    run_id: str
+    offset: int
+    size: int
+
+    def next_token(self, tokens: PageTokens, offset: int | None) -> str:
+        """The token of the page from `offset`, or '' when none follows."""
+        if offset is None:
+            return ""
+        return tokens.encode(RUN_CHANGES, {"run_id": self.run_id}, [str(offset)])
+
+
+def list_run_changes(tokens: PageTokens, request: svc.ListRunChangesRequest) -> RunChangesQuery:
+    """A run's changes, in plan order."""
+    v = Violations()
+    v.identifier(request.run_id, "run_id", RUN_ID, "run")
+    size = v.page_size(request.page_size)
+    v.raise_if_any()
+    cursor = tokens.decode(request.page_token, RUN_CHANGES, {"run_id": request.run_id})
+    offset = 0
+    if cursor is not None:
+        if len(cursor) != 1 or not str(cursor[0]).isdigit():
+            raise InvalidArgument.one("page_token", "malformed cursor")
+        offset = int(cursor[0])
+    return RunChangesQuery(request.run_id, offset, size)
 
 
 def _set_fields(request: Any, names: tuple[str, ...]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import version as _version
 
+from allocator.replan import Change
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
 from persistence import models
@@ -89,11 +90,15 @@ def auto_distribute(result: PlanResult) -> svc.AutoDistributeResponse:
         slot_count=result.slot_count,
         assignment_count=len(result.assignments),
         skipped_count=len(result.skipped),
-        truncated=max(len(result.assignments), len(result.skipped)) > RESPONSE_ITEMS,
+        truncated=max(len(result.assignments), len(result.skipped), len(result.changes))
+        > RESPONSE_ITEMS,
         dry_run=result.dry_run,
         wall_seconds=result.wall_seconds,
         input_digest=result.input_digest,
         plan_digest=result.plan_digest,
+        change_count=len(result.changes),
+        state=converters.enum_value(svc.RunState, result.state.value, "RUN_STATE_"),
+        changes=[converters.change_to_proto(c) for c in result.changes[:RESPONSE_ITEMS]],
     )
     for c in result.channels:
         response.channels.add(
@@ -107,6 +112,13 @@ def auto_distribute(result: PlanResult) -> svc.AutoDistributeResponse:
     for skip in result.skipped[:RESPONSE_ITEMS]:
         response.skipped.add(video_id=skip.video_id, reason=skip.reason, code=skip.code)
     return response
+
+
+def run_changes(changes: list[Change], token: str) -> svc.ListRunChangesResponse:
+    """A page of a run's changes."""
+    return svc.ListRunChangesResponse(
+        changes=[converters.change_to_proto(c) for c in changes], next_page_token=token
+    )
 
 
 def leases(items: list[Lease]) -> svc.LeasePublicationsResponse:

@@ -6,6 +6,8 @@ Errors are raised as domain errors and mapped to gRPC status by the interceptor.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any, TypeAlias
 
 import grpc
@@ -29,6 +31,7 @@ from server.usecases import (
     catalog,
     explain,
     history,
+    proposals,
     publishing,
     retry,
     stats,
@@ -49,7 +52,9 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
         outages: OutagePolicy,
         *,
         span: autodistribute.SpanFactory = autodistribute.no_span,
+        proposal_ttl: timedelta = timedelta(hours=24),
     ) -> None:
+        self._proposal_ttl = proposal_ttl
         self._tx = tx
         self._tokens = tokens
         self._outages = outages
@@ -134,14 +139,35 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
 
         def work(r: Repositories) -> svc.AutoDistributeResponse:
             command = planning_in.resolve(draft, context.time_remaining())
+            command = replace(command, proposal_ttl=self._proposal_ttl)
             plan = autodistribute.auto_distribute(r, command, self._span)
             return responses.auto_distribute(plan)
 
-        if draft.command.dry_run:
-            return self._tx.read(work)
+        # A dry run writes its proposal only: its replay answers the same proposal.
         return self._tx.idempotent(
             "AutoDistribute", request, request.request_id, svc.AutoDistributeResponse, work
         )
+
+    def ApplyRun(
+        self, request: svc.ApplyRunRequest, context: Context
+    ) -> svc.AutoDistributeResponse:
+        command = planning_in.apply_run(request, actor_of(context))
+        return self._tx.idempotent(
+            "ApplyRun",
+            request,
+            request.request_id,
+            svc.AutoDistributeResponse,
+            lambda r: responses.auto_distribute(proposals.apply_run(r, command)),
+        )
+
+    def ListRunChanges(
+        self, request: svc.ListRunChangesRequest, context: Context
+    ) -> svc.ListRunChangesResponse:
+        q = records_in.list_run_changes(self._tokens, request)
+        changes, after = self._tx.read(
+            lambda r: proposals.list_changes(r, q.run_id, q.offset, q.size)
+        )
+        return responses.run_changes(changes, q.next_token(self._tokens, after))
 
     def GetDistribution(
         self, request: svc.GetDistributionRequest, context: Context

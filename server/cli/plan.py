@@ -24,6 +24,7 @@ from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from distribution.v1 import resources_pb2 as pb
 from server.api.actor import ACTOR_METADATA_KEY
 from server.cli import connect
+from server.cli.plan_format import format_assignments, format_changes, format_plan, format_skipped
 
 #: Seconds between progress lines while AutoDistribute runs.
 PROGRESS_SECONDS = 5.0
@@ -71,7 +72,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="hours between one video's posts on two channels (0: no constraint)",
     )
     plan.add_argument("--time-limit", type=float, default=30.0, help="solver seconds")
-    plan.add_argument("--apply", action="store_true", help="write the plan (default: dry run)")
+    plan.add_argument(
+        "--apply",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="RUN",
+        help="alone: plan and write at once; with the run id of a dry run (a proposal): write "
+        "exactly that plan, or refuse naming what changed (default: a dry run, kept as a "
+        "proposal)",
+    )
+    plan.add_argument(
+        "--replan",
+        action="store_true",
+        help="let the run move or drop not-yet-leased automatic distributions after the freeze",
+    )
+    plan.add_argument(
+        "--freeze-until",
+        type=_when,
+        metavar="TIME",
+        help="with --replan: leave distributions before this time alone (default: now + 1 h)",
+    )
+    plan.add_argument(
+        "--change-penalty",
+        type=int,
+        default=0,
+        help="with --replan: score a distribution must gain to leave its channel (default: 1)",
+    )
     plan.add_argument(
         "--expect-digest",
         metavar="DIGEST",
@@ -121,7 +148,7 @@ def _ts(value: datetime) -> Timestamp:
 def build_request(args: argparse.Namespace) -> svc.AutoDistributeRequest:
     """The AutoDistributeRequest the command line describes."""
     start = args.start or datetime.now(UTC)
-    return svc.AutoDistributeRequest(
+    request = svc.AutoDistributeRequest(
         mode=svc.AUTO_DISTRIBUTE_MODE_SCHEDULE
         if args.mode == "schedule"
         else svc.AUTO_DISTRIBUTE_MODE_FILTER,
@@ -133,90 +160,16 @@ def build_request(args: argparse.Namespace) -> svc.AutoDistributeRequest:
         min_score=args.min_score,
         min_hours_between=args.min_hours_between,
         time_limit_seconds=args.time_limit,
-        dry_run=not args.apply,
+        dry_run=args.apply is None,
         request_id=args.request_id or "",
+        replan=args.replan,
+        change_penalty=args.change_penalty,
         expected_input_digest=(args.expect_digest or "").partition(":")[0],
         expected_plan_digest=(args.expect_digest or "").partition(":")[2],
     )
-
-
-def format_plan(response: svc.AutoDistributeResponse) -> str:
-    """The run's summary line, a per-channel table and the totals."""
-    status = svc.SolverStatus.Name(response.solver_status).removeprefix("SOLVER_STATUS_")
-    written = "dry run: nothing written; --apply writes" if response.dry_run else "written"
-    width = max([len("channel"), *(len(c.channel_id) for c in response.channels)])
-    lines = [
-        f"run {response.run_id}  {status}  objective {response.objective}  "
-        f"bound {response.best_bound}  gap {response.gap:.4%}  ({written})",
-        f"{'channel':<{width}}  {'free':>6}  {'filled':>6}  {'score':>12}",
-    ]
-    for c in response.channels:
-        lines.append(
-            f"{c.channel_id:<{width}}  {c.free_slots:>6}  {c.filled:>6}  {c.total_score:>12}"
-        )
-    lines.append(
-        f"{'total':<{width}}  {response.slot_count:>6}  {response.assignment_count:>6}  "
-        f"{response.objective:>12}"
-    )
-    lines.append(
-        f"candidates {response.candidate_count}, skipped videos {response.skipped_count}, "
-        f"{response.wall_seconds:.2f} s"
-    )
-    if response.dry_run:
-        token = f"{response.input_digest}:{response.plan_digest}"
-        lines.append(
-            f"input digest {token}: add --apply --expect-digest {token} to write exactly this "
-            "plan (refused if the inputs or the plan they give change)"
-        )
-    return "\n".join(lines)
-
-
-def utc(ts: Timestamp) -> str:
-    """A timestamp as 2030-01-01T09:00:00Z."""
-    return ts.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> list[str]:
-    """Columns padded to their widest cell, two spaces apart; `right` columns right-aligned."""
-    cells = [list(header), *([str(c) for c in row] for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return [
-        "  ".join(
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ).rstrip()
-        for row in cells
-    ]
-
-
-def format_assignments(distributions: Sequence[pb.Distribution], total: int) -> list[str]:
-    """Which video goes to which channel and when, by channel and slot."""
-    if not total:
-        return ["assignments: none"]
-    ordered = sorted(distributions, key=lambda d: (d.channel_id, utc(d.scheduled_at), d.video_id))
-    lines = [f"assignments ({total}):"]
-    lines += table(
-        ("channel", "slot (UTC)", "video", "score"),
-        [(d.channel_id, utc(d.scheduled_at), d.video_id, d.score) for d in ordered],
-        right={3},
-    )
-    if len(distributions) < total:
-        lines.append(
-            f"first {len(distributions)} of {total} shown (a dry run is not stored to page; "
-            "--apply lists every one)"
-        )
-    return lines
-
-
-def format_skipped(skipped: Sequence[tuple[str, str, str]], total: int) -> list[str]:
-    """Why videos were left out: (video, code, reason) rows."""
-    if not total:
-        return ["skipped: none"]
-    lines = [f"skipped ({total}):"]
-    lines += table(("video", "code", "reason"), sorted(skipped), right=set())
-    if len(skipped) < total:
-        lines.append(f"first {len(skipped)} of {total} shown")
-    return lines
+    if args.freeze_until is not None:
+        request.freeze_until.CopyFrom(_ts(args.freeze_until))
+    return request
 
 
 def _pages_of_distributions(
@@ -312,9 +265,17 @@ def run_plan(args: argparse.Namespace) -> int:
     with connect.open_channel(args) as channel:
         connect.check_reachable(channel, args, patient=False)
         stub = svc_grpc.DistributionServiceStub(channel)
-        what = "planning" if request.dry_run else "planning and writing"
-        progress = Progress(sys.stderr, forced=args.progress, what=what)
-        response = _auto_distribute(stub, request, metadata, args.time_limit * 3 + 30, progress)
+        if args.apply:
+            response = stub.ApplyRun(
+                svc.ApplyRunRequest(run_id=args.apply, request_id=args.request_id or ""),
+                metadata=metadata,
+                timeout=args.time_limit * 3 + 30,
+            )
+        else:
+            what = "planning" if request.dry_run else "planning and writing"
+            progress = Progress(sys.stderr, forced=args.progress, what=what)
+            timeout = args.time_limit * 3 + 30
+            response = _auto_distribute(stub, request, metadata, timeout, progress)
         if args.json:
             print(json_format.MessageToJson(response))
             return 0
@@ -327,6 +288,8 @@ def run_plan(args: argparse.Namespace) -> int:
                 skipped = list(_skips_of_run(stub, response.run_id, metadata))
     lines = [
         format_plan(response),
+        "",
+        *format_changes(response.changes, response.change_count),
         "",
         *format_assignments(assignments, response.assignment_count),
         "",

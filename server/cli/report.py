@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         default="",
         dest="run_id",
         metavar="RUN_ID",
-        help="highlight the distributions of this AutoDistribute run (default: none)",
+        help="highlight the distributions of this AutoDistribute run, or for a proposal (a "
+        "dry run) what it would add, move and drop (default: none)",
     )
     report.set_defaults(run=run_report)
 
@@ -79,7 +81,8 @@ def run_report(args: argparse.Namespace) -> int:
         stub = svc_grpc.DistributionServiceStub(channel)
         channels = _channels(stub, args.channels)
         distributions = list(_distributions(stub, args.channels))
-    page = render(build(channels, distributions, days, args.run_id))
+        changes = _proposed_changes(stub, args.run_id) if args.run_id else []
+    page = render(build(channels, distributions, days, args.run_id, changes))
     Path(args.output).write_text(page, encoding="utf-8")
     print(f"wrote {args.output}: {len(channels)} channels, {len(days)} days")
     return 0
@@ -90,8 +93,10 @@ def build(
     distributions: Sequence[pb.Distribution],
     days: list[date],
     run_id: str = "",
+    changes: Sequence[svc.PlanChange] = (),
 ) -> Report:
-    """The report's values from API messages (pure; tests call it directly)."""
+    """The report's values from API messages (pure; tests call it directly). `changes`, a
+    proposal's, are drawn over the current plan."""
     by_channel: defaultdict[str, list[pb.Distribution]] = defaultdict(list)
     states: Counter[str] = Counter()
     outcomes: defaultdict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
@@ -106,7 +111,10 @@ def build(
             outcomes[dist.channel_id][day] = (
                 (published + 1, failed) if state == "PUBLISHED" else (published, failed + 1)
             )
-    weeks = [_week(c, by_channel[c.id], days, run_id) for c in channels]
+    changed: defaultdict[str, list[svc.PlanChange]] = defaultdict(list)
+    for change in changes:
+        changed[change.channel_id].append(change)
+    weeks = [_week(c, by_channel[c.id], days, run_id, changed[c.id]) for c in channels]
     return Report(
         title="vdist plan",
         generated=datetime.now(UTC),
@@ -114,12 +122,16 @@ def build(
         channels=weeks,
         states=states,
         outcomes=dict(outcomes),
-        highlight_label=f"run {run_id}" if run_id else "",
+        highlight_label=(f"proposal {run_id}" if changes else f"run {run_id}") if run_id else "",
     )
 
 
 def _week(
-    channel: pb.Channel, distributions: list[pb.Distribution], days: list[date], run_id: str
+    channel: pb.Channel,
+    distributions: list[pb.Distribution],
+    days: list[date],
+    run_id: str,
+    changes: Sequence[svc.PlanChange] = (),
 ) -> ChannelWeek:
     tz = calendar.zone(channel.timezone)
     start = datetime.combine(days[0], time(), tz).astimezone(UTC)
@@ -141,6 +153,7 @@ def _week(
                 score=dist.score,
                 highlighted=bool(run_id) and dist.run_id == run_id,
             )
+    _overlay(bookings, changes, start, end)
     blocked = _blocker(channel, schedule.blackouts)
     on_calendar = set(declared)
     slots = [
@@ -155,6 +168,47 @@ def _week(
         for at in sorted(on_calendar | set(bookings))
     ]
     return ChannelWeek(channel.id, channel.display_name, channel.platform, channel.timezone, slots)
+
+
+_LEAVES = {svc.PLAN_CHANGE_KIND_DROPPED: "dropped", svc.PLAN_CHANGE_KIND_MOVED: "moved-out"}
+
+
+def _overlay(
+    bookings: dict[datetime, Booking],
+    changes: Sequence[svc.PlanChange],
+    start: datetime,
+    end: datetime,
+) -> None:
+    """Marks the cells a proposal changes: what it drops or moves away, and where it puts
+    what it adds or moves (over a free slot; a taken one keeps its current holder)."""
+    for c in changes:
+        if c.kind in _LEAVES and c.HasField("from_time"):
+            at = c.from_time.ToDatetime(UTC)
+            held = bookings.get(at)
+            if held is not None and held.distribution_id == c.distribution_id:
+                bookings[at] = replace(held, highlighted=True, change=_LEAVES[c.kind])
+        if c.kind != svc.PLAN_CHANGE_KIND_DROPPED and c.HasField("to_time"):
+            at = c.to_time.ToDatetime(UTC)
+            if start <= at < end and at not in bookings:
+                kind = "added" if c.kind == svc.PLAN_CHANGE_KIND_ADDED else "moved-in"
+                bookings[at] = Booking(
+                    c.distribution_id, c.video_id, "SCHEDULED", "AUTO", c.score, True, kind
+                )
+
+
+def _proposed_changes(stub: Any, run_id: str) -> list[svc.PlanChange]:
+    """A proposal's changes, every page; none for a run written directly (its distributions
+    carry its id and are highlighted as such)."""
+    if stub.GetRun(svc.GetRunRequest(run_id=run_id)).state != svc.RUN_STATE_PROPOSED:
+        return []
+
+    def page(token: str) -> tuple[list[Any], str]:
+        r = stub.ListRunChanges(
+            svc.ListRunChangesRequest(run_id=run_id, page_size=PAGE_SIZE, page_token=token)
+        )
+        return list(r.changes), r.next_page_token
+
+    return list(_pages(page))
 
 
 def _blocker(channel: pb.Channel, blackouts: Sequence[d.TimeWindow]) -> Callable[[datetime], str]:

@@ -33,6 +33,9 @@ class Booking:
     method: str
     score: int
     highlighted: bool = False
+    #: What a proposal (or run) does to this cell: "added", "moved-in", "moved-out",
+    #: "dropped", or "" (unchanged).
+    change: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ def _legend() -> str:
         '<span class="cell free">free</span><span class="cell blocked-blackout">blackout</span>'
         '<span class="cell blocked-outage">outage</span>'
         '<span class="cell highlighted">highlighted</span>'
+        '<span class="cell change-added">proposed</span>'
+        '<span class="cell change-dropped">dropped / moved away</span>'
     )
     return f'<p class="legend">{items}</p>'
 
@@ -158,9 +163,14 @@ def _slot(s: Slot) -> str:
     if b.highlighted:
         classes.append("highlighted")
     title = f"{at}: {b.video_id} {b.state} {b.method} score {b.score} ({b.distribution_id})"
+    change = ""
+    if b.change:
+        classes.append(f"change-{b.change}")
+        title += f"; proposed: {b.change}"
+        change = f' data-change="{b.change}"'
     return (
         f'<div class="{" ".join(classes)}" data-at="{at}" data-video="{e(b.video_id)}" '
-        f'data-state="{b.state}" title="{e(title)}">{e(b.video_id)}'
+        f'data-state="{b.state}"{change} title="{e(title)}">{e(b.video_id)}'
         f'<span class="value">{b.score}</span></div>'
     )
 
@@ -242,6 +252,9 @@ overflow:hidden;text-overflow:ellipsis;max-width:150px;color:#fff}
 !important;color:#a50f15 !important}
 .highlighted{outline:3px solid #ff00aa;outline-offset:-1px}
 .off-calendar{font-style:italic}
+.change-added,.change-moved-in{outline:3px dashed #ff00aa;outline-offset:-1px}
+.change-dropped,.change-moved-out{text-decoration:line-through;opacity:.55}
+.legend .change-added,.legend .change-dropped{color:#222;background:#fff}
 .legend .highlighted{color:#222;background:#fff}
 """ + "".join(f".state-{s}{{background:{c}}}" for s, c in STATE_COLOURS.items())
 
@@ -251,10 +264,12 @@ _SCRIPT = """
   var slots=document.querySelectorAll('.grid .slot');
   var filled=document.querySelectorAll('.grid .slot[data-video]');
   var marked=document.querySelectorAll('.grid .slot.highlighted');
+  var changed=document.querySelectorAll('.grid .slot[data-change]');
   var s=document.getElementById('summary');
   s.textContent='channels '+document.querySelectorAll('section.channel').length+
     ' · slots '+slots.length+' · filled '+filled.length+' · free '+
-    (slots.length-filled.length)+' · highlighted '+marked.length;
+    (slots.length-filled.length)+' · highlighted '+marked.length+
+    (changed.length ? ' · changes '+changed.length : '');
   s.setAttribute('data-ready','1');
 })();
 """

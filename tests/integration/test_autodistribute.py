@@ -85,7 +85,7 @@ def test_plan_is_optimal_persisted_and_audited(server, uid):
     assert {a.video_id for a in res.assignments} == {v.id for v in vs[4:]}
 
 
-def test_dry_run_writes_nothing(server, uid):
+def test_dry_run_writes_only_its_proposal(server, uid):
     cs, vs = [utc_daily(f"d-{uid}")], [video(f"dv-{uid}")]
     setup(server.stub, cs, vs)
     res = run(server.stub, [cs[0].id], [vs[0].id], dry_run=True)
@@ -93,9 +93,9 @@ def test_dry_run_writes_nothing(server, uid):
     assert not server.stub.ListDistributions(
         svc.ListDistributionsRequest(channel_id=cs[0].id)
     ).distributions
-    expect_error(
-        grpc.StatusCode.NOT_FOUND, server.stub.GetRun, svc.GetRunRequest(run_id=res.run_id)
-    )
+    assert not server.stub.ListDecisions(svc.ListDecisionsRequest(run_id=res.run_id)).decisions
+    stored = server.stub.GetRun(svc.GetRunRequest(run_id=res.run_id))
+    assert stored.state == svc.RUN_STATE_PROPOSED and stored.assignment_count == 1
 
 
 def test_request_id_replays_and_existing_plans_are_pins(server, uid):

@@ -19,6 +19,7 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from distribution.v1 import distribution_service_pb2 as svc
+from distribution.v1 import resources_pb2 as pb
 from server.api.converters import dt_to_ts
 from server.cli import HelpFormatter, build_parser
 from tests.support.factories import channel, setup, video
@@ -223,12 +224,18 @@ def test_plan_apply_is_idempotent_and_names_the_actor(server, uid, clean_env):
     assert d.actor == "alice" and d.run_id == first.split()[1]
 
 
-def test_plan_then_apply_with_its_digest_writes_what_was_shown(server, uid, clean_env):
-    c = utc_daily(f"clidig-{uid}", "09:00", "18:00")
-    vs = [video(f"clidigv{j}-{uid}", views=100 * (j + 1)) for j in range(2)]
+def _one_day_plan(server, name: str) -> tuple[pb.Channel, list[pb.Video], list[str]]:
+    """A channel with two slots tomorrow, two videos, and `vdist plan` argv over them."""
+    c = utc_daily(name, "09:00", "18:00")
+    vs = [video(f"{name}-v{j}", views=100 * (j + 1)) for j in range(2)]
     setup(server.stub, [c], vs)
     argv = ["plan", "--target", server.address, "--start", tomorrow().isoformat(), "--days", "1"]
     argv += ["--channel", c.id, *(arg for v in vs for arg in ("--video", v.id))]
+    return c, vs, argv
+
+
+def test_plan_then_apply_with_its_digest_writes_what_was_shown(server, uid, clean_env):
+    c, vs, argv = _one_day_plan(server, f"clidig-{uid}")
 
     def dry_run() -> tuple[str, list]:
         code, shown, err = vdist(clean_env, *argv)
@@ -258,6 +265,35 @@ def test_plan_then_apply_with_its_digest_writes_what_was_shown(server, uid, clea
     assert dry_run() == (digest, shown_rows), "the same inputs again: the same digest and plan"
     code, written, err = vdist(clean_env, *argv, "--apply", "--expect-digest", digest)
     assert code == 0, err
+    assert _plan_rows(written, "assignments")[2] == shown_rows
+
+
+def test_plan_then_apply_the_proposal_writes_it_or_names_the_taken_slot(server, uid, clean_env):
+    c, vs, argv = _one_day_plan(server, f"cliprop-{uid}")
+
+    def propose() -> tuple[str, list]:
+        code, shown, err = vdist(clean_env, *argv)
+        assert code == 0, err
+        [hint] = [line for line in shown.splitlines() if line.startswith("proposal ")]
+        return hint.split()[1].rstrip(":"), _plan_rows(shown, "assignments")[2]
+
+    run_id, shown_rows = propose()
+    taken = (
+        server.stub.Assign(
+            svc.AssignRequest(
+                video_id=vs[0].id, channel_ids=[c.id], force=True, scheduled_at=dt_to_ts(tomorrow())
+            )
+        )
+        .results[0]
+        .distribution
+    )
+    code, _, err = vdist(clean_env, *argv, "--apply", run_id)
+    assert code == 1 and "ABORTED" in one_line_error(err, "plan") and taken.id in err
+    server.stub.CancelDistribution(svc.CancelDistributionRequest(id=taken.id))
+    run_id, shown_rows = propose()
+    code, written, err = vdist(clean_env, *argv, "--apply", run_id)
+    assert code == 0, err
+    assert written.split()[1] == run_id
     assert _plan_rows(written, "assignments")[2] == shown_rows
 
 

@@ -83,6 +83,20 @@ def _report_request(w: World) -> Message:
     )
 
 
+def _proposal(w: World) -> str:
+    """A fresh dry run's run id: a PROPOSED run of one new video."""
+    return w.stub.AutoDistribute(
+        svc.AutoDistributeRequest(
+            mode=svc.AUTO_DISTRIBUTE_MODE_FILTER,
+            video_ids=[w.new_video()],
+            channel_ids=[w.channel.id, w.plain.id],
+            horizon_start=dt_to_ts(w.now + timedelta(hours=1)),
+            horizon_end=dt_to_ts(w.now + timedelta(days=3)),
+            dry_run=True,
+        )
+    ).run_id
+
+
 #: A valid request per RPC, built against the world's rows; True: rebuild after an accepted
 #: mutation (the call consumed what the request names: a lease, a video's free pair...).
 BASES: dict[str, tuple[Builder, bool]] = {
@@ -178,6 +192,11 @@ BASES: dict[str, tuple[Builder, bool]] = {
     ),
     "LeasePublications": (_lease_request, True),
     "ReportPublication": (_report_request, True),
+    "ApplyRun": (lambda w: svc.ApplyRunRequest(run_id=_proposal(w)), True),
+    "ListRunChanges": (
+        lambda w: svc.ListRunChangesRequest(run_id=_proposal(w), page_size=5),
+        False,
+    ),
 }
 
 

@@ -140,7 +140,9 @@ def test_autodistribute_stages_are_child_spans_of_the_call(observed):
     call = next(s for s in spans if s.name.endswith("AutoDistribute") and "." not in s.name[-15:])
     stages = [s for s in spans if s.name.startswith("AutoDistribute.")]
     assert [s.name for s in stages] == [
-        f"AutoDistribute.{n}" for n in ("load", "candidates", "solve", "check", "rows")
+        # A dry run writes its proposal: the write stage too.
+        f"AutoDistribute.{n}"
+        for n in ("load", "candidates", "solve", "check", "rows", "write")
     ], names
     assert all(s.parent is not None and s.parent.span_id == call.context.span_id for s in stages)
     assert all(s.context.trace_id == call.context.trace_id for s in stages)

@@ -143,6 +143,47 @@ def test_report_of_a_seeded_plan_renders_in_chromium(
     _chromium(tmp_path, f"--screenshot={png}", "--window-size=1400,1600", page.as_uri())
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
+    # A re-planning proposal after an outage of channel a, drawn over the current plan.
+    stub.SetChannelAvailability(
+        svc.SetChannelAvailabilityRequest(
+            channel_id=a, available=False, until=dt_to_ts(start + timedelta(days=2)), reason="y"
+        )
+    )
+    proposal = stub.AutoDistribute(
+        svc.AutoDistributeRequest(
+            mode=svc.AUTO_DISTRIBUTE_MODE_SCHEDULE,
+            channel_ids=[a, b],
+            video_ids=[v.id for v in videos[1:]],
+            horizon_start=dt_to_ts(start),
+            horizon_end=dt_to_ts(start + timedelta(days=DAYS)),
+            replan=True,
+            freeze_until=dt_to_ts(start),
+            time_limit_seconds=10,
+            dry_run=True,
+        )
+    )
+    leaving = {
+        (c.channel_id, c.from_time.ToDatetime(UTC).isoformat()): c
+        for c in proposal.changes
+        if c.kind in (svc.PLAN_CHANGE_KIND_MOVED, svc.PLAN_CHANGE_KIND_DROPPED)
+    }
+    assert leaving and all(ch == a for ch, _ in leaving), "the outage hits channel a only"
+    argv[argv.index("--run") + 1] = proposal.run_id
+    assert main(argv) == 0
+    cells = _Cells()
+    cells.feed(_chromium(tmp_path, "--dump-dom", page.as_uri()))
+    changed = {
+        (c["channel"], c["data-at"]): c["data-change"] for c in cells.slots if "data-change" in c
+    }
+    assert cells.summary.endswith(f" · changes {len(changed)}")
+    for key, change in leaving.items():
+        kind = "dropped" if change.kind == svc.PLAN_CHANGE_KIND_DROPPED else "moved-out"
+        assert changed[key] == kind
+    for change in proposal.changes:
+        if change.kind != svc.PLAN_CHANGE_KIND_DROPPED:
+            key = (change.channel_id, change.to_time.ToDatetime(UTC).isoformat())
+            assert changed[key] in ("added", "moved-in")
+
 
 @pytest.mark.parametrize("days", ["0", "32"])
 def test_report_days_out_of_range_is_a_usage_error(

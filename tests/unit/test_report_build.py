@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
 from server.api.converters import dt_to_ts
 from server.cli.report import build
@@ -57,3 +58,45 @@ def test_an_inactive_channel_is_shaded_whole() -> None:
     idle = channel("c", times=("09:00",), active=False)
     (week,) = build([idle], [], DAYS).channels
     assert [s.blocked for s in week.slots] == ["inactive", "inactive"]
+
+
+def test_a_proposals_changes_are_drawn_over_the_current_plan() -> None:
+    utc = channel("c", times=("09:00", "18:00"), timezone="UTC")
+    nine = datetime(2030, 3, 30, 9, 0, tzinfo=UTC)
+    held = [_dist(1, nine, pb.DISTRIBUTION_STATE_SCHEDULED), _dist(2, nine.replace(hour=18), 2)]
+    changes = [
+        svc.PlanChange(
+            kind=svc.PLAN_CHANGE_KIND_DROPPED,
+            distribution_id="d1",
+            video_id="v1",
+            channel_id="c",
+            from_time=dt_to_ts(nine),
+        ),
+        svc.PlanChange(
+            kind=svc.PLAN_CHANGE_KIND_MOVED,
+            distribution_id="d2",
+            video_id="v2",
+            channel_id="c",
+            from_time=dt_to_ts(nine.replace(hour=18)),
+            to_time=dt_to_ts(nine.replace(day=31, hour=18)),
+        ),
+        svc.PlanChange(
+            kind=svc.PLAN_CHANGE_KIND_ADDED,
+            video_id="v9",
+            channel_id="c",
+            to_time=dt_to_ts(nine.replace(day=31)),
+            score=7,
+        ),
+    ]
+    report = build([utc], held, DAYS, "p", changes)
+    marks = {
+        (s.day.day, s.local_time): s.booking.change for s in report.channels[0].slots if s.booking
+    }
+    assert marks == {
+        (30, "09:00"): "dropped",
+        (30, "18:00"): "moved-out",
+        (31, "09:00"): "added",
+        (31, "18:00"): "moved-in",
+    }
+    page = render(report)
+    assert page.count("data-change=") == 4 and "highlighted: proposal p" in page

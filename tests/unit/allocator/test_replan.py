@@ -36,6 +36,7 @@ def _scope(
     penalty: int = 1,
     mode: Mode = Mode.FILTER,
     unavailable: dict[str, datetime] | None = None,
+    uses: tuple[int, int] = (1, 0),
 ) -> Scope:
     until = [(unavailable or {}).get(c.id) for c in channels]
     return Scope(
@@ -47,9 +48,9 @@ def _scope(
         live=[],
         start=START,
         end=START + timedelta(days=2),
-        max_channels_per_video=1,
+        max_channels_per_video=uses[0],
         min_score=0,
-        min_hours_between=0,
+        min_hours_between=uses[1],
         time_limit_seconds=10,
         released=list(released),
         change_penalty=penalty,
@@ -92,14 +93,19 @@ def instances(draw: st.DrawFn) -> tuple[list[Video], list[Channel]]:
     return videos, channels
 
 
-@settings(max_examples=40, deadline=None)
-@given(instances(), st.integers(1, 5000), st.sampled_from(list(Mode)))
-def test_replanning_an_optimal_plan_changes_nothing(case, penalty, mode):
+#: (max_channels_per_video, min_hours_between): one use, two uses, two uses spaced (timed).
+USES = [(1, 0), (2, 0), (2, 6)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(), st.integers(1, 5000), st.sampled_from(list(Mode)), st.sampled_from(USES))
+def test_replanning_an_optimal_plan_changes_nothing(case, penalty, mode, uses):
     videos, channels = case
-    first = build_instance(_scope(videos, channels, mode=mode))
+    first = build_instance(_scope(videos, channels, mode=mode, uses=uses))
     plan = _solve(first)
     assert plan.status is SolverStatus.OPTIMAL
-    again = build_instance(_scope(videos, channels, _released(first, plan), penalty, mode))
+    released = _released(first, plan)
+    again = build_instance(_scope(videos, channels, released, penalty, mode, uses=uses))
     replanned = _solve(again)
     assert plan_changes(again, replanned) == []
     assert replanned.objective == plan.objective == replanned.best_bound
