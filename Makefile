@@ -61,6 +61,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.load --repeat 3 --assign-depth 50000
 	$(BIN)/python -m bench.explain_wide
 	$(BIN)/python -m bench.suggest_wide
+	$(BIN)/python -m bench.replan --size M --repeat 3
 	$(BIN)/python -m bench.processes --repeat 3
 
 # Three replicas on a private PostgreSQL cluster under load, kill -9 and database restarts,

@@ -154,10 +154,10 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
             options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
         ) as channel:
             stub = svc_grpc.DistributionServiceStub(channel)
-            load_s = _load(stub, instance)
+            load_s = load_instance(stub, instance)
             parent.send("cpu")
             cpu_before = parent.recv()
-            response, call_s = _call(stub, instance, time_limit)
+            response, call_s = call_autodistribute(stub, instance, time_limit)
             parent.send("cpu")
             cpu_s = parent.recv() - cpu_before
         parent.send("stop")
@@ -181,21 +181,24 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
     }
 
 
-def _load(stub: svc_grpc.DistributionServiceStub, instance: Instance) -> float:
+def load_instance(stub: svc_grpc.DistributionServiceStub, instance: Instance) -> float:
+    """Registers the instance's channels and videos through the API; the seconds it took."""
     started = time.perf_counter()
     for c in instance.channels:
         stub.UpsertChannel(svc.UpsertChannelRequest(channel=channel_message(c)))
-    shift = _shift(instance)
+    shift = shift_of(instance)
     for i in range(0, len(instance.videos), BATCH):
         batch = [video_message(v, shift) for v in instance.videos[i : i + BATCH]]
         stub.UpsertVideos(svc.UpsertVideosRequest(videos=batch))
     return time.perf_counter() - started
 
 
-def _call(
-    stub: svc_grpc.DistributionServiceStub, instance: Instance, time_limit: float
+def call_autodistribute(
+    stub: svc_grpc.DistributionServiceStub, instance: Instance, time_limit: float, **fields: Any
 ) -> tuple[svc.AutoDistributeResponse, float]:
-    shift = _shift(instance)
+    """One AutoDistribute over the instance's horizon (moved to next Monday), `fields` added
+    to the request; the answer and the call's seconds."""
+    shift = shift_of(instance)
     started = time.perf_counter()
     response = stub.AutoDistribute(
         svc.AutoDistributeRequest(
@@ -205,13 +208,14 @@ def _call(
             max_channels_per_video=instance.spec.max_channels_per_video,
             min_hours_between=instance.spec.min_hours_between,
             time_limit_seconds=time_limit,
+            **fields,
         ),
         timeout=600,
     )
     return response, time.perf_counter() - started
 
 
-def _shift(instance: Instance) -> timedelta:
+def shift_of(instance: Instance) -> timedelta:
     """Whole weeks that move the instance's horizon to the next Monday (the server would move
     a start in the past to now)."""
     return _next_monday() - instance.start
