@@ -2,8 +2,9 @@
 cannot take it.
 
 Priced by direct evaluation: the same filters and score as Explain and AutoDistribute, each
-channel's calendar in its own timezone (`free_slot.first_free_slot`, day by day), and the live
-distributions of every channel read in one statement. Each channel that can take the video
+channel's calendar in its own timezone (`free_slot.first_free_slot`, day by day), and the
+instants the live distributions of every channel hold, with each channel's weakest
+displaceable one, read in one statement. Each channel that can take the video
 offers its best slot: the first free one, else the slot of its lowest-value AUTO_* holder
 that is not leased yet and is worth less than this video there (`displaces`). Slots carry no
 weights yet, so every slot of a channel is worth `score * 1.0`.
@@ -20,7 +21,6 @@ from typing import Any, NamedTuple
 from allocator import domain as d
 from allocator import filters, free_slot, scoring
 from persistence.base import utcnow
-from persistence.enums import DistributionMethod, DistributionState
 from persistence.repositories import Repositories
 from server.usecases import lookups
 from server.usecases.availability import channel_blockers, video_blockers
@@ -30,10 +30,6 @@ from server.usecases.errors import NotFound
 DEFAULT_LIMIT = 5
 DEFAULT_HORIZON = timedelta(days=14)
 SLOT_WEIGHT = 1.0
-# Tuples, not sets: membership compares by identity first, where a set would hash each
-# StrEnum member read back through Enum.__hash__ (Python code, thousands of rows a call).
-_AUTO = (DistributionMethod.AUTO_FILTER, DistributionMethod.AUTO_SCHEDULE)
-_NOT_LEASED = (DistributionState.ASSIGNED, DistributionState.SCHEDULED)
 
 
 @dataclass(frozen=True)
@@ -61,13 +57,20 @@ class Placement:
 
 
 class _Holder(NamedTuple):
-    """A live distribution on a channel. A tuple, not a dataclass: a call reads one for every
-    live row of every eligible channel over the horizon (thousands at 500 channels)."""
+    """A channel's weakest displaceable distribution: AUTO_*, not leased yet, lowest score
+    then earliest over the horizon (chosen by the database)."""
 
     at: datetime
     distribution_id: str
-    movable: bool
     score: int
+
+
+class _Slots(NamedTuple):
+    """What the slot search needs of a channel's live distributions: the instants they hold,
+    and the one a better video may displace."""
+
+    taken: list[datetime]
+    weakest: _Holder | None
 
 
 def suggest(repos: Repositories, command: SuggestCommand) -> list[Placement]:
@@ -97,10 +100,10 @@ def suggest(repos: Repositories, command: SuggestCommand) -> list[Placement]:
             blocked.append(_blocked(channel.id, score, reasons))
         else:
             scored.append((channel, score))
-    holders = _holders(repos, [c for c, _ in scored], now, end)
+    slots = _slots(repos, [c for c, _ in scored], now, end)
     options: list[Placement] = []
     for channel, score in scored:
-        option = _best_slot(channel, score, holders[channel.id], now, end)
+        option = _best_slot(channel, score, slots[channel.id], now, end)
         if option is None:
             reason = f"no free slot on {channel.id} before {end.isoformat()}"
             blocked.append(_blocked(channel.id, score, [reason]))
@@ -121,16 +124,19 @@ def _channels(repos: Repositories, channel_ids: tuple[str, ...]) -> list[Any]:
     return [found[cid] for cid in channel_ids]
 
 
-def _holders(
+def _slots(
     repos: Repositories, channels: list[d.Channel], now: datetime, end: datetime
-) -> dict[str, list[_Holder]]:
-    """Each channel's live distributions in `_holders_window`, in one statement."""
-    found: defaultdict[str, list[_Holder]] = defaultdict(list)
+) -> defaultdict[str, _Slots]:
+    """Each channel's taken instants in `_holders_window` and its weakest displaceable holder
+    in [now, end), in one statement."""
+    found: defaultdict[str, _Slots] = defaultdict(lambda: _Slots([], None))
     lo, hi = _holders_window(channels, now, end)
-    rows = repos.distributions.slot_holders([c.id for c in channels], lo, hi)
-    for channel_id, at, row_id, method, state, score in rows:
-        movable = method in _AUTO and state in _NOT_LEASED
-        found[channel_id].append(_Holder(at, row_id, movable, score))
+    rows = repos.distributions.slot_instants_and_weakest([c.id for c in channels], lo, hi, now, end)
+    for channel_id, at, row_id, score in rows:
+        if row_id is None:
+            found[channel_id].taken.append(at)
+        else:
+            found[channel_id] = found[channel_id]._replace(weakest=_Holder(at, row_id, score))
     return found
 
 
@@ -147,12 +153,12 @@ def _holders_window(
 
 
 def _best_slot(
-    channel: d.Channel, score: int, holders: list[_Holder], now: datetime, end: datetime
+    channel: d.Channel, score: int, slots: _Slots, now: datetime, end: datetime
 ) -> Placement | None:
     value = round(score * SLOT_WEIGHT)
     # Sorted once, so that each window the slot search asks for is two bisections rather than
     # a pass over every holder.
-    instants = sorted(h.at for h in holders)
+    instants = sorted(slots.taken)
 
     def taken_between(lo: datetime, hi: datetime) -> list[datetime]:
         return instants[bisect_left(instants, lo) : bisect_left(instants, hi)]
@@ -160,12 +166,12 @@ def _best_slot(
     free = free_slot.first_free_slot(channel.schedule, channel.timezone, now, end, taken_between)
     if free is not None:
         return Placement(channel.id, free, score, SLOT_WEIGHT, value)
-    # No free slot: the cheapest holder this video would beat, earliest first.
-    weaker = [h for h in holders if h.movable and now <= h.at < end and h.score < value]
-    if not weaker:
+    # No free slot: the weakest displaceable holder, if this video is worth more there. The
+    # weakest one is the cheapest of those it would beat, whenever there are any.
+    weakest = slots.weakest
+    if weakest is None or weakest.score >= value:
         return None
-    target = min(weaker, key=lambda h: (h.score, h.at))
-    return Placement(channel.id, target.at, score, SLOT_WEIGHT, value, target.distribution_id)
+    return Placement(channel.id, weakest.at, score, SLOT_WEIGHT, value, weakest.distribution_id)
 
 
 def _blocked(channel_id: str, score: int, reasons: list[str]) -> Placement:

@@ -1,14 +1,17 @@
 """SuggestPlacements over the network, on both databases: ranking, blockers, displacement,
-bad input."""
+bad input; and its read of the live distributions against the full one."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import grpc
 
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
+from persistence import models
+from persistence.enums import DistributionMethod, DistributionState
 from server.api.converters import dt_to_ts
 from tests.support.factories import channel, setup, video
 from tests.support.rpc import expect_error
@@ -128,3 +131,70 @@ def test_bad_requests_name_the_field(server: ServerHandle, uid: str):
         svc.SuggestPlacementsRequest(video_id=vid, channel_ids=[f"sg-bad-ch-{uid}", "ghost"]),
     )
     assert missing.reason == "NOT_FOUND" and "ghost" in missing.message, missing
+
+
+def test_the_lean_slot_read_equals_the_full_holders_read(migrated):
+    """`slot_instants_and_weakest` against `slot_holders` with the displaceable holder chosen
+    in Python (the path SuggestPlacements took before), on every state and method, with ties
+    on score and rows outside both windows."""
+    rng = random.Random(13)
+    base = datetime(2030, 1, 1, tzinfo=UTC)
+    channels = ["c0", "c1", "c2", "c3", "empty"]
+
+    def seed(session):
+        for cid in [*channels, "other"]:
+            session.add(models.Channel(id=cid, timezone="UTC", config={}))
+        n = 0
+        for cid in [*channels[:4], "other"]:
+            for hour in rng.sample(range(6 * 24), 40):
+                vid = f"v{n}"
+                session.add(models.Video(id=vid, source_url=f"https://x.test/{vid}", title="t"))
+                session.flush()
+                session.add(
+                    models.Distribution(
+                        id=f"d{n:03}",
+                        video_id=vid,
+                        channel_id=cid,
+                        source_url=f"https://x.test/{vid}",
+                        method=rng.choice(list(DistributionMethod)),
+                        state=rng.choice(list(DistributionState)),
+                        scheduled_at=base + timedelta(hours=hour),
+                        score=rng.choice([100, 200, 300]),
+                    )
+                )
+                n += 1
+
+    migrated.transaction(seed)
+    lo, hi = base + timedelta(hours=12), base + timedelta(days=5)
+    since, until = base + timedelta(days=1), base + timedelta(days=4)
+    auto = (DistributionMethod.AUTO_FILTER, DistributionMethod.AUTO_SCHEDULE)
+    not_leased = (DistributionState.ASSIGNED, DistributionState.SCHEDULED)
+
+    def read(repos):
+        old_taken: dict[str, list[datetime]] = {}
+        old_weakest: dict[str, tuple[datetime, str, int]] = {}
+        for cid, at, row_id, method, state, score in repos.distributions.slot_holders(
+            channels, lo, hi
+        ):
+            old_taken.setdefault(cid, []).append(at)
+            if method in auto and state in not_leased and since <= at < until:
+                best = old_weakest.get(cid)
+                if best is None or (score, at) < (best[2], best[0]):
+                    old_weakest[cid] = (at, row_id, score)
+        new_taken: dict[str, list[datetime]] = {}
+        new_weakest: dict[str, tuple[datetime, str, int]] = {}
+        for cid, at, row_id, score in repos.distributions.slot_instants_and_weakest(
+            channels, lo, hi, since, until
+        ):
+            if row_id is None:
+                new_taken.setdefault(cid, []).append(at)
+            else:
+                assert cid not in new_weakest
+                new_weakest[cid] = (at, row_id, score)
+        sort = {cid: sorted(ats) for cid, ats in old_taken.items()}
+        return sort, old_weakest, {c: sorted(a) for c, a in new_taken.items()}, new_weakest
+
+    old_taken, old_weakest, new_taken, new_weakest = migrated.unit_of_work(read, readonly=True)
+    assert set(old_taken) == {"c0", "c1", "c2", "c3"} and set(old_weakest) == set(old_taken)
+    assert new_taken == old_taken
+    assert new_weakest == old_weakest

@@ -1,5 +1,6 @@
-"""SuggestPlacements' choice of a slot on one channel: free first, else a weaker AUTO_* holder;
-and the window of live distributions it reads for it."""
+"""SuggestPlacements' choice of a slot on one channel: free first, else its weakest AUTO_*
+holder when this video is worth more; and the window of live distributions it reads for it.
+(Which holder is the weakest the database decides: tests/integration/test_suggest.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from allocator import domain as d
 from allocator.free_slot import TAKEN_MARGIN
-from server.usecases.suggest import _best_slot, _Holder, _holders_window
+from server.usecases.suggest import _best_slot, _Holder, _holders_window, _Slots
 
 NOW = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 END = NOW + timedelta(days=2)
@@ -20,27 +21,30 @@ CHANNEL = d.Channel(
 SLOTS = [datetime(2030, 1, 7, 9, tzinfo=UTC), datetime(2030, 1, 8, 9, tzinfo=UTC)]
 
 
-def _holders(*specs: tuple[int, bool, int]) -> list[_Holder]:
-    return [_Holder(SLOTS[i], f"d{i}", movable, score) for i, movable, score in specs]
+def _slots(*taken: int, weakest: tuple[int, int] | None = None) -> _Slots:
+    """The instants SLOTS[i] taken, and the weakest holder (SLOTS[i], score) if any."""
+    holder = None if weakest is None else _Holder(SLOTS[weakest[0]], "weak", weakest[1])
+    return _Slots([SLOTS[i] for i in taken], holder)
 
 
 def test_the_first_free_slot_wins() -> None:
-    option = _best_slot(CHANNEL, 500, _holders((0, True, 100)), NOW, END)
+    option = _best_slot(CHANNEL, 500, _slots(0, weakest=(0, 100)), NOW, END)
     assert option is not None and option.scheduled_at == SLOTS[1] and not option.displaces
 
 
-def test_a_full_channel_offers_its_weakest_movable_holder() -> None:
-    option = _best_slot(CHANNEL, 500, _holders((0, True, 300), (1, True, 200)), NOW, END)
-    assert option is not None and option.displaces == "d1" and option.scheduled_at == SLOTS[1]
+def test_a_full_channel_offers_its_weakest_holder() -> None:
+    option = _best_slot(CHANNEL, 500, _slots(0, 1, weakest=(1, 200)), NOW, END)
+    assert option is not None and option.displaces == "weak" and option.scheduled_at == SLOTS[1]
 
 
-def test_nothing_when_every_holder_is_pinned_or_worth_more() -> None:
-    assert _best_slot(CHANNEL, 500, _holders((0, False, 100), (1, True, 900)), NOW, END) is None
+def test_nothing_when_no_holder_is_displaceable_or_the_weakest_is_worth_as_much() -> None:
+    assert _best_slot(CHANNEL, 500, _slots(0, 1), NOW, END) is None
+    assert _best_slot(CHANNEL, 500, _slots(0, 1, weakest=(0, 500)), NOW, END) is None
 
 
-def test_holders_may_come_in_any_order() -> None:
+def test_instants_may_come_in_any_order() -> None:
     later = NOW + timedelta(days=3)
-    option = _best_slot(CHANNEL, 500, _holders((1, False, 100), (0, False, 100)), NOW, later)
+    option = _best_slot(CHANNEL, 500, _slots(1, 0), NOW, later)
     assert option is not None and option.scheduled_at == datetime(2030, 1, 9, 9, tzinfo=UTC)
 
 
@@ -51,7 +55,7 @@ def test_a_daily_cap_counts_what_was_posted_earlier_that_day() -> None:
     )
     capped = replace(CHANNEL, schedule=twice)
     after_nine = NOW.replace(hour=10)  # the 09:00 post of that day is before the horizon
-    option = _best_slot(capped, 500, _holders((0, False, 100)), after_nine, END)
+    option = _best_slot(capped, 500, _slots(0), after_nine, END)
     assert option is not None and option.scheduled_at == SLOTS[1]
 
 
