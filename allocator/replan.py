@@ -72,17 +72,36 @@ def keep_in_place(instance: Instance, plan: Plan) -> Plan:
     fixed = (want >= 0) & ~timed & (lo <= want) & (want < hi) & ~np.isin(want, plan.slot[timed])
     if not fixed.any():
         return plan
-    rest = ~fixed & ~timed
-    try:
-        placed = assign_slots(
-            p, plan.candidate[rest], taken=np.concatenate([want[fixed], plan.slot[timed]])
-        )
-    except SlottingError:
-        return plan  # the others need those slots: the plan's own placement stands
     slot = plan.slot.copy()
-    slot[fixed] = want[fixed]
-    slot[rest] = placed
+    loose = ~timed & ~fixed
+    for c in np.unique(plan.channel[fixed]).tolist():
+        on = plan.channel == c
+        # A video with a cut window may need a kept pair's old slot: first everything kept in
+        # place, else only the kept pairs outside every cut window of the channel's others.
+        cut = on & loose & ((lo > p.channel_slot_ptr[c]) | (hi < p.channel_slot_ptr[c + 1]))
+        needed = _within(want, lo[cut], hi[cut])
+        for keep in (fixed & on, fixed & on & ~needed):
+            rest = on & ~timed & ~keep
+            try:
+                placed = assign_slots(
+                    p, plan.candidate[rest], taken=np.concatenate([want[keep], plan.slot[timed]])
+                )
+            except SlottingError:
+                continue  # the others need those slots: try fewer, or keep the plan's own
+            slot[keep] = want[keep]
+            slot[rest] = placed
+            break
     return replace(plan, slot=slot)
+
+
+def _within(points: Int64Array, lo: Int64Array, hi: Int64Array) -> BoolArray:
+    """Whether each point lies in some [lo, hi) interval."""
+    if len(lo) == 0:
+        return np.zeros(len(points), bool)
+    order = np.argsort(lo, kind="stable")
+    lo, reach = lo[order], np.maximum.accumulate(hi[order])
+    at = np.searchsorted(lo, points, side="right") - 1
+    return (at >= 0) & (reach[np.maximum(at, 0)] > points)
 
 
 def _timed_back(
@@ -95,24 +114,53 @@ def _timed_back(
     if len(rows) == 0:
         return plan
     slot = plan.slot.copy()
-    used = set(slot.tolist())
     gap = p.spacing_seconds
-    for r in rows.tolist():
-        target = int(want[r])
-        if target in used:
-            continue
+
+    def spaced(r: int, target: int) -> bool:
         v = int(plan.video[r])
-        others = np.concatenate(
-            [
-                p.slot_time[slot[(plan.video == v) & (np.arange(len(slot)) != r)]],
-                p.pin_time[p.pin_video == v],
-            ]
-        )
-        if np.all(np.abs(others - p.slot_time[target]) >= gap):
-            used.discard(int(slot[r]))
-            used.add(target)
-            slot[r] = target
+        mine = (plan.video == v) & (np.arange(len(slot)) != r)
+        others = np.concatenate([p.slot_time[slot[mine]], p.pin_time[p.pin_video == v]])
+        return bool(np.all(np.abs(others - p.slot_time[target]) >= gap))
+
+    # Every timed kept row back at once: what an unchanged problem gives (the old plan was
+    # spaced), checked as a whole; else one row (or trading pair) at a time.
+    trial = slot.copy()
+    trial[rows] = want[rows]
+    if len(set(trial.tolist())) == len(trial) and all(
+        _spaced_video(p, trial[plan.video == v], v) for v in np.unique(plan.video[rows]).tolist()
+    ):
+        return replace(plan, slot=trial)
+    pending = rows.tolist()
+    while pending:
+        # One row's return can free the old slot of another: pass again until none moves.
+        holder = {int(t): r for r, t in enumerate(slot.tolist())}
+        waiting = []
+        for r in pending:
+            target, here = int(want[r]), int(slot[r])
+            other = holder.get(target)
+            if other is None and spaced(r, target):
+                slot[r] = target
+            elif other is not None and int(want[other]) == here and slot[other] == target:
+                # Two rows in each other's old slots trade back when both stay spaced.
+                slot[r], slot[other] = target, here
+                if not (spaced(r, target) and spaced(other, here)):
+                    slot[r], slot[other] = here, target
+                    waiting.append(r)
+                    continue
+            else:
+                waiting.append(r)
+                continue
+            holder = {int(t): q for q, t in enumerate(slot.tolist())}
+        if len(waiting) == len(pending):
+            break
+        pending = waiting
     return replace(plan, slot=slot)
+
+
+def _spaced_video(p: AllocationProblem, slots: Int64Array, video: int) -> bool:
+    """Whether a video's slots and pins are all min_hours_between apart."""
+    times = np.sort(np.concatenate([p.slot_time[slots], p.pin_time[p.pin_video == video]]))
+    return bool(np.all(np.diff(times) >= p.spacing_seconds))
 
 
 def net_of_penalty(instance: Instance, plan: Plan) -> Plan:
