@@ -27,11 +27,19 @@ The score is computed for any pair but is only meaningful for eligible ones.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from allocator.domain import Channel, Preferences, Video
-from allocator.filters import Match, check, normalise_tag, normalise_tags, published_frame
+from allocator.filters import (
+    ChannelRules,
+    Match,
+    check,
+    normalise_tag,
+    normalise_tags,
+    published_frame,
+)
 
 BASE = 10_000
 MILLI = 1_000
@@ -144,3 +152,25 @@ def score(video: Video, channel: Channel, match: Match | None = None) -> ScoreBr
         transformation_penalty=penalty,
         total=total,
     )
+
+
+def pair_total(
+    video: Video,
+    tags: frozenset[str],
+    rules: ChannelRules,
+    weights: Mapping[str, int],
+    priority_points: int,
+    match: Match,
+) -> int:
+    """`score(video, channel, match).total` from what a caller scoring one video on hundreds
+    of channels works out once: the video's `normalise_tags`, and per channel its compiled
+    `rules` (whose minima are its filters'), `milli_tag_weights` and `priority_part`."""
+    tag_part = clamp_tag_part(sum(weights.get(tag, 0) for tag in tags))
+    views = VIEWS_STEP * doublings(video.views, rules.min_views, VIEWS_MAX_DOUBLINGS)
+    width, height = published_frame(video, match.transformations)
+    resolution = RESOLUTION_STEP * (
+        doublings(height, rules.min_height, RESOLUTION_MAX_DOUBLINGS)
+        + doublings(width, rules.min_width, RESOLUTION_MAX_DOUBLINGS)
+    )
+    penalty = TRANSFORMATION_PENALTY * len(match.transformations)
+    return max(0, BASE + tag_part + priority_points + views + resolution - penalty)

@@ -18,9 +18,13 @@ server's time plus one loopback round trip, the no-op's latency is that round tr
 
     python -m bench.explain_wide [--backend sqlite|postgresql|both] [--calls 200]
                                  [--channels 500] [--live 4] [--repeat 3]
+                                 [--cases "Explain 1x20,..."] [--profile FILE]
 
 Each case runs `--calls` calls after 10 warm-up calls, `--repeat` times; median and p99 are
 over every call of every run, "x no-op" is the case's median over the no-op's median.
+`--cases` keeps the no-op and the named cases only (a baseline commit's 1x20 without its slow
+1xN). `--profile FILE` then runs `--calls` in-process 1xN calls under cProfile, saves the
+statistics to FILE and prints the 25 functions of most cumulative time.
 The module only uses what the code before the Explain batching had too, so the same file
 measures a baseline commit in its own worktree.
 """
@@ -28,7 +32,9 @@ measures a baseline commit in its own worktree.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import itertools
+import pstats
 import statistics
 import time
 import uuid
@@ -161,6 +167,19 @@ def _time(call: Callable[[], object], calls: int) -> list[float]:
     return out
 
 
+def _profile(call: Callable[[], object], calls: int, path: str) -> None:
+    """`calls` calls of `call` under cProfile (after 10 warm-up calls), saved and summarised."""
+    for _ in range(10):
+        call()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        call()
+    profiler.disable()
+    profiler.dump_stats(path)
+    pstats.Stats(path).sort_stats("cumulative").print_stats(25)
+
+
 def _cases(running: Any, channel_ids: list[str]) -> dict[str, Callable[[], object]]:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -203,6 +222,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 flush=True,
             )
             cases = _cases(running, channel_ids)
+            if args.profile:
+                _profile(cases[f"in-process 1x{len(channel_ids)}"], args.calls, args.profile)
+            if args.cases:
+                cases = {k: v for k, v in cases.items() if k == "HealthCheck" or k in args.cases}
             samples: dict[str, list[float]] = {name: [] for name in cases}
             for _ in range(args.repeat):
                 for name, call in cases.items():
@@ -236,6 +259,10 @@ def main() -> None:
     parser.add_argument("--live", type=int, default=4, help="live distributions per channel")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tmp", default="/tmp")
+    parser.add_argument(
+        "--cases", type=lambda v: v.split(","), default=None, help="comma-separated case names"
+    )
+    parser.add_argument("--profile", default="", help="cProfile of in-process 1xN to this file")
     args = parser.parse_args()
     if args.channels < 20:
         parser.error("--channels must be >= 20")

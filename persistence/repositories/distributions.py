@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     union_all,
 )
@@ -90,6 +91,44 @@ _DUPLICATE_AND_TAKEN = union_all(
         sql_cast(null(), D.create_time.type),
         D.scheduled_at,
     ).where(_IN_WINDOW),
+)
+
+
+# `live_duplicates` of many pairs as one statement built once, its lists bound at execution:
+# one branch per lookup column. Without statistics (a fresh or never analysed database)
+# SQLite answers `state IN (...)` with the state index, walking every live row; INDEXED BY
+# names the branch's (channel, column) live index instead (0.07 against 1.9 ms for 1 video x
+# 20 channels over 2,000 live rows). PostgreSQL plans the portable form well.
+_PAIR_COLUMNS = (D.create_time, D.id, D.video_id, D.source_url, D.channel_id)
+_PAIR_BRANCHES = (
+    ("ix_distributions_live_channel_video", "video_id", "video_ids"),
+    ("ix_distributions_live_channel_source", "source_url", "source_urls"),
+)
+_LIVE_PAIRS = union_all(
+    *(
+        select(*_PAIR_COLUMNS).where(
+            D.channel_id.in_(bindparam("channel_ids", expanding=True)),
+            _live(),
+            getattr(D, column).in_(bindparam(values, expanding=True)),
+        )
+        for _, column, values in _PAIR_BRANCHES
+    )
+)
+_LIVE_STATES_SQL = ", ".join(f"'{s.value}'" for s in LIVE_STATES)
+_LIVE_PAIRS_SQLITE = (
+    text(
+        " UNION ALL ".join(
+            "SELECT create_time, id, video_id, source_url, channel_id"
+            f" FROM distributions INDEXED BY {index}"
+            f" WHERE channel_id IN :channel_ids AND state IN ({_LIVE_STATES_SQL})"
+            f" AND {column} IN :{values}"
+            for index, column, values in _PAIR_BRANCHES
+        )
+    )
+    .bindparams(
+        *(bindparam(name, expanding=True) for name in ("channel_ids", "video_ids", "source_urls"))
+    )
+    .columns(*(cast(Table, D.__table__).c[c.key] for c in _PAIR_COLUMNS))
 )
 
 
@@ -273,6 +312,27 @@ class DistributionRepository:
                 found.setdefault((requested, channel_id), row_id)
         return found
 
+    def live_duplicates_indexed(
+        self, videos: Sequence[tuple[str, str]], channel_ids: Sequence[str]
+    ) -> dict[tuple[str, str], str]:
+        """`live_duplicates`, the same answer from one statement built once (`_LIVE_PAIRS`),
+        each branch on its (channel, column) live index on SQLite too."""
+        if not videos or not channel_ids:
+            return {}
+        by_source: dict[str, list[str]] = {}
+        for video_id, source_url in videos:
+            by_source.setdefault(source_url, []).append(video_id)
+        sqlite = self._session.get_bind().dialect.name == "sqlite"
+        rows = self._session.execute(
+            _LIVE_PAIRS_SQLITE if sqlite else _LIVE_PAIRS,
+            {
+                "channel_ids": list(dict.fromkeys(channel_ids)),
+                "video_ids": sorted({video_id for video_id, _ in videos}),
+                "source_urls": list(by_source),
+            },
+        )
+        return _oldest_per_pair(rows, by_source)
+
     def slot_holders(
         self, channel_ids: Sequence[str], start: datetime, end: datetime
     ) -> Sequence[Any]:
@@ -392,3 +452,21 @@ def in_scope(
     if end is not None:
         condition = condition & (D.scheduled_at < end)
     return condition
+
+
+def _oldest_per_pair(
+    rows: Iterable[Any], by_source: Mapping[str, list[str]]
+) -> dict[tuple[str, str], str]:
+    """(video_id, channel_id) -> the oldest (create_time, then id) of `rows` (create_time, id,
+    video_id, source_url, channel_id) of the requested video or of its source URL; `by_source`
+    maps each requested source URL to its requested videos."""
+    requested = {video_id for videos in by_source.values() for video_id in videos}
+    found: dict[tuple[str, str], str] = {}
+    # Oldest first; a row found by both branches counts once (setdefault).
+    # Plain tuples: sorting SQLAlchemy rows compares them through Python-level methods.
+    for _, row_id, video_id, source_url, channel_id in sorted(tuple(row) for row in rows):
+        if video_id in requested:
+            found.setdefault((video_id, channel_id), row_id)
+        for video in by_source.get(source_url, ()):
+            found.setdefault((video, channel_id), row_id)
+    return found
