@@ -37,6 +37,7 @@ from server.api.transport import check_exposure, server_credentials
 from server.observability.metrics import MetricsEndpoint, ServerMetrics
 from server.observability.tracing import Tracing, configure_tracing
 from server.settings import Settings
+from server.sweeper import MissedSlotSweeper
 from server.usecases.publishing import OutagePolicy
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class RunningServer:
     metrics: ServerMetrics | None = None
     metrics_endpoint: MetricsEndpoint | None = None
     tracing: Tracing | None = None
+    sweeper: MissedSlotSweeper | None = None
 
     def stop(self, grace: float | None = None) -> None:
         """Turns health NOT_SERVING, lets in-flight calls finish within `grace`, then stops.
@@ -116,6 +118,8 @@ class RunningServer:
         must route new calls elsewhere at once (a set() after this is ignored)."""
         self.health.enter_graceful_shutdown()
         self.db_health.stop()
+        if self.sweeper is not None:
+            self.sweeper.stop()
         self.server.stop(grace).wait()
         if self.metrics_endpoint is not None:
             self.metrics_endpoint.stop()
@@ -251,8 +255,19 @@ def create_server(
     server.start()
     db_health = DatabaseHealth(db, health_servicer, settings.health_probe_seconds)
     db_health.start()
+    sweeper = MissedSlotSweeper(db, settings.missed_slot_sweep_seconds)
+    sweeper.start()
     return RunningServer(
-        server, port, health_servicer, db_health, db, principals, metrics, endpoint, tracing
+        server,
+        port,
+        health_servicer,
+        db_health,
+        db,
+        principals,
+        metrics,
+        endpoint,
+        tracing,
+        sweeper,
     )
 
 

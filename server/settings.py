@@ -61,6 +61,8 @@ class Settings:
     metrics_cache_seconds: float = 5.0
     #: `text` (one line a record) or `json` (one object a line).
     log_format: str = "text"
+    #: Seconds between missed-slot sweeps of this process (0: none; every replica sweeps).
+    missed_slot_sweep_seconds: float = 30.0
     #: Hours a dry run's proposal can be applied (ApplyRun) before it expires.
     proposal_ttl_hours: float = 24.0
     #: `console` prints spans; with OTEL_EXPORTER_OTLP_ENDPOINT set they go there (unset: off).

@@ -79,6 +79,16 @@ class DecisionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DECISION_KIND_LATE_PUBLISHED: _ClassVar[DecisionKind]
     DECISION_KIND_MOVED: _ClassVar[DecisionKind]
     DECISION_KIND_DROPPED: _ClassVar[DecisionKind]
+    DECISION_KIND_MISSED_SLOT_REPLANNED: _ClassVar[DecisionKind]
+    DECISION_KIND_MISSED_SLOT_CANCELLED: _ClassVar[DecisionKind]
+    DECISION_KIND_MISSED_SLOT_LATE: _ClassVar[DecisionKind]
+
+class MissedSlotAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MISSED_SLOT_ACTION_UNSPECIFIED: _ClassVar[MissedSlotAction]
+    MISSED_SLOT_ACTION_REPLAN: _ClassVar[MissedSlotAction]
+    MISSED_SLOT_ACTION_CANCEL: _ClassVar[MissedSlotAction]
+    MISSED_SLOT_ACTION_PUBLISH_LATE: _ClassVar[MissedSlotAction]
 DAY_OF_WEEK_UNSPECIFIED: DayOfWeek
 DAY_OF_WEEK_MONDAY: DayOfWeek
 DAY_OF_WEEK_TUESDAY: DayOfWeek
@@ -126,6 +136,13 @@ DECISION_KIND_LEASE_EXPIRED: DecisionKind
 DECISION_KIND_LATE_PUBLISHED: DecisionKind
 DECISION_KIND_MOVED: DecisionKind
 DECISION_KIND_DROPPED: DecisionKind
+DECISION_KIND_MISSED_SLOT_REPLANNED: DecisionKind
+DECISION_KIND_MISSED_SLOT_CANCELLED: DecisionKind
+DECISION_KIND_MISSED_SLOT_LATE: DecisionKind
+MISSED_SLOT_ACTION_UNSPECIFIED: MissedSlotAction
+MISSED_SLOT_ACTION_REPLAN: MissedSlotAction
+MISSED_SLOT_ACTION_CANCEL: MissedSlotAction
+MISSED_SLOT_ACTION_PUBLISH_LATE: MissedSlotAction
 
 class Transformation(_message.Message):
     __slots__ = ("kind", "trim_seconds", "orientation", "language")
@@ -219,7 +236,7 @@ class RetryPolicy(_message.Message):
     def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_multiplier: _Optional[float] = ...) -> None: ...
 
 class Channel(_message.Message):
-    __slots__ = ("id", "display_name", "platform", "timezone", "active", "available", "unavailable_until", "unavailable_reason", "filters", "preferences", "schedule", "transformations", "retry_policy", "create_time", "update_time")
+    __slots__ = ("id", "display_name", "platform", "timezone", "active", "available", "unavailable_until", "unavailable_reason", "filters", "preferences", "schedule", "transformations", "retry_policy", "create_time", "update_time", "missed_slot_policy")
     ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
@@ -235,6 +252,7 @@ class Channel(_message.Message):
     RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    MISSED_SLOT_POLICY_FIELD_NUMBER: _ClassVar[int]
     id: str
     display_name: str
     platform: str
@@ -250,7 +268,16 @@ class Channel(_message.Message):
     retry_policy: RetryPolicy
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., platform: _Optional[str] = ..., timezone: _Optional[str] = ..., active: _Optional[bool] = ..., available: _Optional[bool] = ..., unavailable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unavailable_reason: _Optional[str] = ..., filters: _Optional[_Union[ContentFilters, _Mapping]] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., schedule: _Optional[_Union[PostingSchedule, _Mapping]] = ..., transformations: _Optional[_Iterable[_Union[Transformation, _Mapping]]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    missed_slot_policy: MissedSlotPolicy
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., platform: _Optional[str] = ..., timezone: _Optional[str] = ..., active: _Optional[bool] = ..., available: _Optional[bool] = ..., unavailable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unavailable_reason: _Optional[str] = ..., filters: _Optional[_Union[ContentFilters, _Mapping]] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., schedule: _Optional[_Union[PostingSchedule, _Mapping]] = ..., transformations: _Optional[_Iterable[_Union[Transformation, _Mapping]]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., missed_slot_policy: _Optional[_Union[MissedSlotPolicy, _Mapping]] = ...) -> None: ...
+
+class MissedSlotPolicy(_message.Message):
+    __slots__ = ("grace", "action")
+    GRACE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    grace: _duration_pb2.Duration
+    action: MissedSlotAction
+    def __init__(self, grace: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., action: _Optional[_Union[MissedSlotAction, str]] = ...) -> None: ...
 
 class Video(_message.Message):
     __slots__ = ("id", "source_url", "title", "duration_seconds", "width", "height", "views", "tags", "watermarked", "language", "state", "available_from", "expires_at", "create_time", "update_time")

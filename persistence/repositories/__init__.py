@@ -15,6 +15,7 @@ from persistence.repositories.catalog import ChannelRepository, VideoRepository
 from persistence.repositories.distributions import DistributionRepository
 from persistence.repositories.keyset import Page
 from persistence.repositories.metrics import MetricsQueries
+from persistence.repositories.missed import MissedSlotRepository
 from persistence.repositories.planner_lock import PlannerLock, PlannerLockTimeout
 from persistence.repositories.records import (
     DecisionRepository,
@@ -26,6 +27,7 @@ __all__ = [
     "ChannelRepository",
     "DecisionRepository",
     "DistributionRepository",
+    "MissedSlotRepository",
     "Page",
     "PlannerLock",
     "PlannerLockTimeout",
@@ -48,6 +50,7 @@ class Repositories:
     responses: StoredResponseRepository
     planner_lock: PlannerLock
     metrics: MetricsQueries
+    missed: MissedSlotRepository
     _session: Session
 
     @classmethod
@@ -65,6 +68,7 @@ class Repositories:
             responses=StoredResponseRepository(session),
             planner_lock=PlannerLock(session, dialect),
             metrics=MetricsQueries(session),
+            missed=MissedSlotRepository(session),
             _session=session,
         )
 

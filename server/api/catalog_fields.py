@@ -24,6 +24,7 @@ MAX_TRIM_SECONDS = 7 * 86400
 MAX_VIDEO_SECONDS = 7 * 86400
 MAX_INITIAL_BACKOFF = timedelta(days=1)
 MAX_MAX_BACKOFF = timedelta(days=7)
+MAX_MISSED_SLOT_GRACE = timedelta(days=7)
 INT32_MAX = 2**31 - 1
 _KINDS = (
     pb.TRANSFORMATION_KIND_TRIM,
@@ -45,6 +46,7 @@ def validate_channel(channel: pb.Channel, v: Violations, path: str = "channel") 
         for i, t in enumerate(channel.transformations):
             _validate_transformation(t, v, f"{path}.transformations[{i}]")
     _validate_retry_policy(channel.retry_policy, v, f"{path}.retry_policy")
+    _validate_missed_slot_policy(channel.missed_slot_policy, v, f"{path}.missed_slot_policy")
 
 
 def validate_video(video: pb.Video, v: Violations, path: str) -> None:
@@ -159,3 +161,12 @@ def _validate_retry_policy(r: pb.RetryPolicy, v: Violations, path: str) -> None:
     )
     if initial is not None and longest is not None:
         v.check(initial <= longest, f"{path}.max_backoff", "must be >= initial_backoff")
+
+
+def _validate_missed_slot_policy(p: pb.MissedSlotPolicy, v: Violations, path: str) -> None:
+    v.duration(p, "grace", f"{path}.grace", maximum=MAX_MISSED_SLOT_GRACE)
+    v.check(
+        p.action in pb.MissedSlotAction.values(),
+        f"{path}.action",
+        "must be MISSED_SLOT_ACTION_REPLAN, _CANCEL or _PUBLISH_LATE (0: REPLAN)",
+    )

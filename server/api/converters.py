@@ -22,7 +22,14 @@ from server.usecases import proposal_store
 from server.usecases.availability import available_now
 from server.usecases.domain_values import VersionedCache
 
-CONFIG_FIELDS = ("filters", "preferences", "schedule", "transformations", "retry_policy")
+CONFIG_FIELDS = (
+    "filters",
+    "preferences",
+    "schedule",
+    "transformations",
+    "retry_policy",
+    "missed_slot_policy",
+)
 
 
 # --- time ---------------------------------------------------------------------------------
@@ -85,6 +92,9 @@ def channel_config(message: pb.Channel) -> dict[str, Any]:
         "retry_policy": json_format.MessageToDict(
             message.retry_policy, preserving_proto_field_name=True
         ),
+        "missed_slot_policy": json_format.MessageToDict(
+            message.missed_slot_policy, preserving_proto_field_name=True
+        ),
     }
 
 
@@ -119,6 +129,7 @@ def _config_message(config: Mapping[str, Any]) -> bytes:
     json_format.ParseDict(config.get("schedule", {}), message.schedule)
     message.transformations.extend(transformations_to_proto(config.get("transformations", [])))
     json_format.ParseDict(config.get("retry_policy", {}), message.retry_policy)
+    json_format.ParseDict(config.get("missed_slot_policy", {}), message.missed_slot_policy)
     return message.SerializeToString()
 
 

@@ -15,7 +15,7 @@ from persistence import models
 from persistence.base import utcnow
 from persistence.enums import DecisionKind, DistributionState
 from persistence.repositories import Repositories
-from server.usecases import lookups
+from server.usecases import lookups, missed_slots
 from server.usecases.errors import FailedPrecondition
 from server.usecases.lifecycle import Event, apply
 from server.usecases.retry_policy import policy_for
@@ -97,6 +97,9 @@ def lease(repos: Repositories, command: LeaseCommand) -> list[Lease]:
     now = utcnow()
     rows = repos.distributions.claim_due(now, command.lookahead, command.limit, command.channel_ids)
     actor = command.actor or command.worker_id
+    # Past its slot and grace, a publication is replanned, cancelled or released late by its
+    # channel's policy, never handed out with the backlog at once.
+    rows = missed_slots.split_missed(repos, rows, now, actor)
     return [
         _lease_one(repos, row, command.worker_id, actor, now, command.lease_for) for row in rows
     ]

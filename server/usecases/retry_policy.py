@@ -38,7 +38,7 @@ class EffectivePolicy:
         return timedelta(seconds=capped * jitter)
 
 
-def _seconds(duration: object) -> timedelta | None:
+def stored_duration(duration: object) -> timedelta | None:
     """A Duration stored as the API's JSON ("1.5s") as a timedelta, None when absent."""
     if not isinstance(duration, str) or not duration.endswith("s"):
         return None
@@ -48,8 +48,8 @@ def _seconds(duration: object) -> timedelta | None:
 def policy_for(channel: models.Channel) -> EffectivePolicy:
     """The channel's retry policy, server defaults where unset."""
     stored = channel.config.get("retry_policy") or {}
-    initial = _seconds(stored.get("initial_backoff"))
-    longest = _seconds(stored.get("max_backoff"))
+    initial = stored_duration(stored.get("initial_backoff"))
+    longest = stored_duration(stored.get("max_backoff"))
     return EffectivePolicy(
         max_attempts=int(stored.get("max_attempts") or DEFAULT_MAX_ATTEMPTS),
         # An explicit "0s" is a real setting (retry at once), unlike an absent field.
