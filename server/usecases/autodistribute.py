@@ -82,6 +82,7 @@ def auto_distribute(
                 "retry when it has finished"
             ) from exc
     stages = _Stages(span)
+    read_at = utcnow()
     with stages.stage("load"):
         scope, max_attempts = load_scope(repos, command)
     with stages.stage("candidates"):
@@ -139,7 +140,7 @@ def auto_distribute(
     )
     with stages.stage("write"):
         if command.dry_run:
-            result = proposal_store.propose(repos, command, instance, result)
+            result = proposal_store.propose(repos, command, instance, result, read_at)
         else:
             repos.runs.add(run_row(command, instance, result))
             write_plan(

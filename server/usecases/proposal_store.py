@@ -23,11 +23,26 @@ VERSION = 1
 
 
 def propose(
-    repos: Repositories, command: AutoDistributeCommand, instance: Instance, result: PlanResult
+    repos: Repositories,
+    command: AutoDistributeCommand,
+    instance: Instance,
+    result: PlanResult,
+    read_at: datetime,
 ) -> PlanResult:
-    """Stores a dry run's plan as a PROPOSED run; the result says until when it applies."""
-    proposed = replace(result, state=RunState.PROPOSED, expire_time=utcnow() + command.proposal_ttl)
+    """Stores a dry run's plan as a PROPOSED run; the result says until when it applies.
+
+    The run's create_time is `read_at`, when the run began to read the state: ApplyRun
+    refuses whatever changed after it, a change made while the dry run solved included."""
+    # A proposal's new distributions get their ids when it is applied.
+    changes = [replace(c, distribution_id="") if c.kind == ADDED else c for c in result.changes]
+    proposed = replace(
+        result,
+        state=RunState.PROPOSED,
+        expire_time=utcnow() + command.proposal_ttl,
+        changes=changes,
+    )
     row = run_row(command, instance, proposed)
+    row.create_time = read_at
     row.proposal = encode(proposed)
     repos.runs.add(row)
     repos.flush()

@@ -138,6 +138,7 @@ def test_a_proposal_is_applied_exactly_then_no_longer(server: ServerHandle, uid:
     start, end = _horizon()
     proposal = stub.AutoDistribute(_request(channels, videos, start, end, dry_run=True))
     assert proposal.state == svc.RUN_STATE_PROPOSED and proposal.dry_run
+    assert proposal.changes and all(not c.distribution_id for c in proposal.changes)
     run = stub.GetRun(svc.GetRunRequest(run_id=proposal.run_id))
     assert run.state == svc.RUN_STATE_PROPOSED and run.change_count == proposal.change_count
     assert run.expire_time.ToDatetime(UTC) > datetime.now(UTC) + timedelta(hours=23)
