@@ -20,6 +20,7 @@ from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
 
 from allocator import filters
 from allocator.planning import Instance
@@ -56,7 +57,56 @@ def kept_rows(instance: Instance, plan: Plan) -> BoolArray:
 
 
 def keep_in_place(instance: Instance, plan: Plan) -> Plan:
-    """The plan with every kept pair back in its old slot where the others still fit."""
+    """The plan with every kept pair back in its old slot where the others still fit, and
+    with a kept pair that would move traded for a dropped one of the same value that can stay
+    where it was (the same objective, one change less)."""
+    placed = _place(instance, plan)
+    traded = _trade_moved_for_dropped(instance, placed)
+    return placed if traded is None else _place(instance, traded)
+
+
+def _trade_moved_for_dropped(instance: Instance, plan: Plan) -> Plan | None:
+    """On each channel, a kept pair placed away from its old slot swapped for a released pair
+    the plan dropped, of the same value, whose own old slot is free to it; None: no trade."""
+    p, rc, rs = instance.problem, instance.released_candidate, instance.released_slot
+    row_of = {int(c): r for r, c in enumerate(plan.candidate.tolist())}
+    used = set(plan.video.tolist())
+    moved: dict[int, list[int]] = {}
+    dropped: dict[int, list[int]] = {}
+    for k in np.flatnonzero((rc >= 0) & (rs >= 0)).tolist():
+        cand = int(rc[k])
+        video, channel = int(p.cand_video[cand]), int(p.cand_channel[cand])
+        if p.timed_videos[video]:
+            continue
+        row = row_of.get(cand)
+        if row is None and video not in used:
+            dropped.setdefault(channel, []).append(k)
+        elif row is not None and int(plan.slot[row]) != int(rs[k]):
+            moved.setdefault(channel, []).append(row)
+    candidate, videos = plan.candidate.copy(), plan.video.copy()
+    traded = False
+    for channel, rows in moved.items():
+        spare = dropped.get(channel, [])
+        for row in rows:
+            sources = set(p.video_source[videos[plan.channel == channel]].tolist())
+            sources.discard(int(p.video_source[videos[row]]))
+            for k in spare:
+                cand = int(rc[k])
+                lo, hi = p.slot_range(np.array([cand]))
+                if (
+                    p.cand_score[cand] == plan.score[row]
+                    and lo[0] <= rs[k] < hi[0]
+                    and int(p.video_source[p.cand_video[cand]]) not in sources
+                ):
+                    candidate[row], videos[row] = cand, p.cand_video[cand]
+                    spare.remove(k)
+                    traded = True
+                    break
+    return replace(plan, candidate=candidate, video=videos) if traded else None
+
+
+def _place(instance: Instance, plan: Plan) -> Plan:
+    """Kept pairs back in their old slots where the others still fit (`keep_in_place`)."""
     p, rc, rs = instance.problem, instance.released_candidate, instance.released_slot
     if not (rc >= 0).any() or len(plan.candidate) == 0:
         return plan
@@ -73,35 +123,49 @@ def keep_in_place(instance: Instance, plan: Plan) -> Plan:
     if not fixed.any():
         return plan
     slot = plan.slot.copy()
-    loose = ~timed & ~fixed
+    held = plan.slot[timed]
     for c in np.unique(plan.channel[fixed]).tolist():
         on = plan.channel == c
-        # A video with a cut window may need a kept pair's old slot: first everything kept in
-        # place, else only the kept pairs outside every cut window of the channel's others.
-        cut = on & loose & ((lo > p.channel_slot_ptr[c]) | (hi < p.channel_slot_ptr[c + 1]))
-        needed = _within(want, lo[cut], hi[cut])
-        for keep in (fixed & on, fixed & on & ~needed):
-            rest = on & ~timed & ~keep
-            try:
-                placed = assign_slots(
-                    p, plan.candidate[rest], taken=np.concatenate([want[keep], plan.slot[timed]])
-                )
-            except SlottingError:
-                continue  # the others need those slots: try fewer, or keep the plan's own
-            slot[keep] = want[keep]
-            slot[rest] = placed
-            break
+        keep, rest = fixed & on, on & ~timed & ~fixed
+        try:
+            # Usually every kept pair fits back where it was, the others around them.
+            placed = assign_slots(p, plan.candidate[rest], taken=np.concatenate([want[keep], held]))
+            slot[keep], slot[rest] = want[keep], placed
+        except SlottingError:
+            # A video with a tighter window needs a kept slot: the most kept pairs in place
+            # that still let every row of the channel fit (an assignment problem).
+            rows = np.flatnonzero(on & ~timed)
+            matched = _most_in_place(p, c, rows, want, lo, hi, held)
+            if matched is not None:
+                slot[rows] = matched
     return replace(plan, slot=slot)
 
 
-def _within(points: Int64Array, lo: Int64Array, hi: Int64Array) -> BoolArray:
-    """Whether each point lies in some [lo, hi) interval."""
-    if len(lo) == 0:
-        return np.zeros(len(points), bool)
-    order = np.argsort(lo, kind="stable")
-    lo, reach = lo[order], np.maximum.accumulate(hi[order])
-    at = np.searchsorted(lo, points, side="right") - 1
-    return (at >= 0) & (reach[np.maximum(at, 0)] > points)
+def _most_in_place(
+    p: AllocationProblem,
+    channel: int,
+    rows: Int64Array,
+    want: Int64Array,
+    lo: Int64Array,
+    hi: Int64Array,
+    held: Int64Array,
+) -> Int64Array | None:
+    """Slots for `rows` of one channel, each within its window, as many as possible on its
+    wanted slot; None when they do not fit (then the plan's own placement stands)."""
+    free = np.setdiff1d(
+        np.arange(p.channel_slot_ptr[channel], p.channel_slot_ptr[channel + 1]), held
+    )
+    if len(free) < len(rows):
+        return None
+    allowed = (free[None, :] >= lo[rows, None]) & (free[None, :] < hi[rows, None])
+    never = len(rows) + 1
+    cost = np.where(allowed, 0, never) - (free[None, :] == want[rows, None]) * allowed
+    picked_rows, picked = linear_sum_assignment(cost)
+    if len(picked_rows) < len(rows) or (cost[picked_rows, picked] >= never).any():
+        return None
+    out = np.empty(len(rows), np.int64)
+    out[picked_rows] = free[picked]
+    return out
 
 
 def _timed_back(

@@ -37,6 +37,15 @@ PENALTY = 1_000  # as bench.replan: a change must gain this much score
 _SUMMARY = re.compile(r'<p id="summary"[^>]*>([^<]*)</p>')
 
 
+def _screenshot(page: Path, tmp: str, png: str) -> None:
+    subprocess.run(
+        [shutil.which("chromium") or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+         "--no-first-run", f"--user-data-dir={tmp}/profile", f"--screenshot={png}",
+         "--window-size=1400,1500", page.as_uri()],
+        capture_output=True, timeout=600, check=True,
+    )  # fmt: skip
+
+
 def _render(page: Path, tmp: str) -> tuple[str, float]:
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -56,6 +65,8 @@ def main() -> None:
     parser.add_argument("--size", default="M", choices=sorted(SPECS))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--screenshot", metavar="PNG", help="also save a screenshot of the page")
+    parser.add_argument("--channels", type=int, default=0, help="report only the first N")
     args = parser.parse_args()
     instance = generate(SPECS[args.size], args.seed)
     start = instance.start + shift_of(instance)
@@ -92,10 +103,14 @@ def main() -> None:
             page = Path(tmp) / "report.html"
             argv = ["report", "--target", f"127.0.0.1:{running.port}", "--output", str(page)]
             argv += ["--start", start.date().isoformat(), "--days", str(DAYS)]
+            for c in instance.channels[: args.channels]:
+                argv += ["--channel", c.id]
             started = time.perf_counter()
             assert vdist([*argv, "--run", proposal.run_id]) == 0
             written = time.perf_counter() - started
             summary, shown = _render(page, tmp)
+            if args.screenshot:
+                _screenshot(page, tmp, args.screenshot)
             size_mb = page.stat().st_size / 1e6
         finally:
             running.stop(grace=1)

@@ -155,6 +155,10 @@ class Database:
         with queue, self.engine.connect() as conn:
             if readonly:
                 conn = conn.execution_options(**{_READONLY_OPTION: True})
+                if self.dialect == "postgresql":
+                    # READ COMMITTED takes a snapshot per statement anyway: a read gains
+                    # nothing from BEGIN and COMMIT but their two round trips.
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             with Session(bind=conn, expire_on_commit=False) as session, conn.begin():
                 result = work(session)
                 session.flush()

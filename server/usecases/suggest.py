@@ -81,7 +81,7 @@ def suggest(repos: Repositories, command: SuggestCommand) -> list[Placement]:
     video = lookups.video(repos, command.video_id, "video_id")
     rows = _channels(repos, command.channel_ids)
     channels = channels_to_domain(rows, repos.channels.configs)
-    duplicates = repos.distributions.live_duplicates(
+    duplicates = repos.distributions.live_duplicates_indexed(
         [(video.id, video.source_url)], [c.id for c in rows]
     )
     dom_video = video_to_domain(video)

@@ -164,3 +164,26 @@ def test_a_better_video_takes_a_full_channels_slot_only_when_it_beats_the_penalt
         if dropped:
             (drop,) = (c for c in changes if c.kind == DROPPED)
             assert drop.reason == "+1 score: its slot now holds video star (15000)"
+
+
+def test_a_video_with_a_tight_window_changes_only_the_kept_pair_in_its_way():
+    channel = _channel("c", (9,), (0.0, 0.0, 0.0, 5.0))
+    plain = [Video(id=f"p{i}", source_url=f"https://x.test/p{i}", tags=("a",)) for i in range(2)]
+    first = build_instance(_scope(plain, [channel]))
+    released = _released(first, _solve(first))
+    assert [r.scheduled_at.day for r in sorted(released, key=lambda r: r.scheduled_at)] == [7, 8]
+    # Worth 15,000 and only on the first day: it needs the first day's slot.
+    tight = Video(
+        id="tight",
+        source_url="https://x.test/tight",
+        tags=("d",),
+        available_from=START,
+        expires_at=START + timedelta(days=1),
+    )
+    again = build_instance(_scope([*plain, tight], [channel], released, penalty=1))
+    changes = plan_changes(again, _solve(again))
+    by_kind = {(c.kind, c.video_id) for c in changes}
+    first_day = next(r for r in released if r.scheduled_at.day == 7)
+    # One of the two must go: the one in its way goes, rather than the other one going and
+    # this one moving into the other's slot (the same objective, one change more).
+    assert by_kind == {(ADDED, "tight"), (DROPPED, first_day.video_id)}
