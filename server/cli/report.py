@@ -179,17 +179,19 @@ def _overlay(
     start: datetime,
     end: datetime,
 ) -> None:
-    """Marks the cells a proposal changes: what it drops or moves away, and where it puts
-    what it adds or moves (over a free slot; a taken one keeps its current holder)."""
+    """Marks the cells a proposal changes: what it drops or moves away, then where it puts
+    what it adds or moves (over a free slot, or over one whose holder leaves)."""
     for c in changes:
         if c.kind in _LEAVES and c.HasField("from_time"):
             at = c.from_time.ToDatetime(UTC)
             held = bookings.get(at)
             if held is not None and held.distribution_id == c.distribution_id:
                 bookings[at] = replace(held, highlighted=True, change=_LEAVES[c.kind])
+    for c in changes:
         if c.kind != svc.PLAN_CHANGE_KIND_DROPPED and c.HasField("to_time"):
             at = c.to_time.ToDatetime(UTC)
-            if start <= at < end and at not in bookings:
+            held = bookings.get(at)
+            if start <= at < end and (held is None or held.change in _LEAVES.values()):
                 kind = "added" if c.kind == svc.PLAN_CHANGE_KIND_ADDED else "moved-in"
                 bookings[at] = Booking(
                     c.distribution_id, c.video_id, "SCHEDULED", "AUTO", c.score, True, kind
