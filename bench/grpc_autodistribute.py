@@ -24,6 +24,8 @@ import re
 import resource
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
@@ -149,11 +151,7 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
     server.start()
     try:
         port = parent.recv()
-        with grpc.insecure_channel(
-            f"127.0.0.1:{port}",
-            options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
-        ) as channel:
-            stub = svc_grpc.DistributionServiceStub(channel)
+        with plan_stub(port) as stub:
             load_s = load_instance(stub, instance)
             parent.send("cpu")
             cpu_before = parent.recv()
@@ -179,6 +177,16 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
         "gap": response.gap,
         **server_side,
     }
+
+
+@contextmanager
+def plan_stub(port: int) -> Iterator[svc_grpc.DistributionServiceStub]:
+    """A stub to the server on loopback `port` that takes plans of any size."""
+    with grpc.insecure_channel(
+        f"127.0.0.1:{port}",
+        options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
+    ) as channel:
+        yield svc_grpc.DistributionServiceStub(channel)
 
 
 def load_instance(stub: svc_grpc.DistributionServiceStub, instance: Instance) -> float:

@@ -24,18 +24,16 @@ import tempfile
 from collections import Counter
 from typing import Any
 
-import grpc
-
 from bench.databases import database, quiet_server
 from bench.generate import SPECS, Instance, generate
 from bench.grpc_autodistribute import (
     call_autodistribute,
     load_instance,
+    plan_stub,
     shift_of,
     video_message,
 )
 from distribution.v1 import distribution_service_pb2 as svc
-from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from server.api.converters import dt_to_ts
 
 PENALTY = 1_000
@@ -45,11 +43,7 @@ def one_run(instance: Instance, url: str, time_limit: float) -> dict[str, Any]:
     """The three calls on one fresh database; their seconds, changes and statuses."""
     running = quiet_server(url)
     try:
-        with grpc.insecure_channel(
-            f"127.0.0.1:{running.port}",
-            options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
-        ) as channel:
-            stub = svc_grpc.DistributionServiceStub(channel)
+        with plan_stub(running.port) as stub:
             load_instance(stub, instance)
             freeze = dt_to_ts(instance.start + shift_of(instance))
             replan = {"replan": True, "freeze_until": freeze, "change_penalty": PENALTY}

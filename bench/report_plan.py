@@ -21,13 +21,10 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import grpc
-
 from bench.databases import database, quiet_server
 from bench.generate import SPECS, generate
-from bench.grpc_autodistribute import call_autodistribute, load_instance, shift_of
+from bench.grpc_autodistribute import call_autodistribute, load_instance, plan_stub, shift_of
 from distribution.v1 import distribution_service_pb2 as svc
-from distribution.v1 import distribution_service_pb2_grpc as svc_grpc
 from server.api.converters import dt_to_ts
 from server.cli import main as vdist
 
@@ -73,11 +70,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, database(args.backend, tmp, "report") as url:
         running = quiet_server(url)
         try:
-            with grpc.insecure_channel(
-                f"127.0.0.1:{running.port}",
-                options=[("grpc.max_receive_message_length", 256 * 1024 * 1024)],
-            ) as channel:
-                stub = svc_grpc.DistributionServiceStub(channel)
+            with plan_stub(running.port) as stub:
                 load_instance(stub, instance)
                 plan, _ = call_autodistribute(stub, instance, instance.spec.time_limit)
                 for c in instance.channels[:DOWN]:

@@ -36,6 +36,7 @@ from server.api.transactions import Transactions
 from server.api.transport import check_exposure, server_credentials
 from server.observability.metrics import MetricsEndpoint, ServerMetrics
 from server.observability.tracing import Tracing, configure_tracing
+from server.periodic import Periodic
 from server.settings import Settings
 from server.sweeper import MissedSlotSweeper
 from server.usecases.publishing import OutagePolicy
@@ -49,7 +50,7 @@ class CannotListen(RuntimeError):
     """The server could not bind its address, or may not listen as configured."""
 
 
-class DatabaseHealth:
+class DatabaseHealth(Periodic):
     """Reports NOT_SERVING while the database cannot be reached, SERVING again when it can.
 
     A load balancer or orchestrator then routes calls away from a replica whose database is
@@ -57,22 +58,9 @@ class DatabaseHealth:
     """
 
     def __init__(self, db: Database, servicer: health.HealthServicer, interval: float) -> None:
+        super().__init__("db-health", interval)
         self._db = db
         self._servicer = servicer
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="db-health", daemon=True)
-
-    def start(self) -> None:
-        """Starts probing in the background."""
-        if self._interval > 0:
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stops probing (before the graceful shutdown sets NOT_SERVING for good)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self._interval + 5)
 
     def probe(self) -> bool:
         """One `SELECT 1`; sets the health status from its outcome and returns it."""
@@ -91,9 +79,8 @@ class DatabaseHealth:
             self._servicer.set(name, status)
         return ok
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.probe()
+    def tick(self) -> None:
+        self.probe()
 
 
 @dataclass

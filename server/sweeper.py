@@ -5,44 +5,30 @@ replica runs one; SKIP LOCKED gives each publication to one of them."""
 from __future__ import annotations
 
 import logging
-import threading
 
 from persistence.database import Database
+from server.periodic import Periodic
 from server.usecases import missed_slots
 
 log = logging.getLogger(__name__)
 
 
-class MissedSlotSweeper:
-    """A daemon thread that sweeps until stopped; `interval` 0 turns it off."""
+class MissedSlotSweeper(Periodic):
+    """Sweeps every `interval` seconds until stopped; `interval` 0 turns it off."""
 
     def __init__(self, db: Database, interval: float) -> None:
+        super().__init__("missed-slots", interval)
         self._db = db
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="missed-slots", daemon=True)
-
-    def start(self) -> None:
-        """Starts sweeping in the background."""
-        if self._interval > 0:
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stops after the sweep in flight, if any."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self._interval + 30)
 
     def sweep_once(self) -> int:
         """One sweep in its own transaction; how many publications it handled."""
         return self._db.unit_of_work(missed_slots.sweep)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                handled = self.sweep_once()
-            except Exception:  # a failed sweep is retried at the next tick, never fatal
-                log.exception("missed-slot sweep failed")
-                continue
-            if handled:
-                log.info("missed-slot sweep handled %d publication(s)", handled)
+    def tick(self) -> None:
+        try:
+            handled = self.sweep_once()
+        except Exception:  # a failed sweep is retried at the next tick, never fatal
+            log.exception("missed-slot sweep failed")
+            return
+        if handled:
+            log.info("missed-slot sweep handled %d publication(s)", handled)
