@@ -23,6 +23,10 @@ STATE_COLOURS = {
 }
 
 
+#: Beyond this many channels the success-rate heat map starts folded.
+OPEN_CHART_CHANNELS = 40
+
+
 @dataclass(frozen=True)
 class Booking:
     """A distribution as a cell shows it."""
@@ -224,11 +228,17 @@ def _success_chart(report: Report) -> str:
                 f'<rect x="{label + c * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
                 f'fill="{fill}"><title>{html.escape(cid)} {d}: {tip}</title></rect>'
             )
-    return (
-        "<figure><figcaption>Upload success rate per channel and day (green 100%, red 0%, "
-        "grey: no outcome)</figcaption>"
+    chart = (
         f'<svg id="success-chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">{"".join(out)}</svg></figure>'
+        f'viewBox="0 0 {width} {height}">{"".join(out)}</svg>'
+    )
+    caption = "Upload success rate per channel and day (green 100%, red 0%, grey: no outcome)"
+    if len(channels) <= OPEN_CHART_CHANNELS:
+        return f"<figure><figcaption>{caption}</figcaption>{chart}</figure>"
+    # Hundreds of rows would push every grid far down the page: folded, one click away.
+    return (
+        f"<figure><details><summary><b>{caption}</b>, {len(channels)} channels</summary>"
+        f"{chart}</details></figure>"
     )
 
 

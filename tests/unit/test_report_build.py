@@ -100,3 +100,10 @@ def test_a_proposals_changes_are_drawn_over_the_current_plan() -> None:
     }
     page = render(report)
     assert page.count("data-change=") == 4 and "highlighted: proposal p" in page
+
+
+def test_the_success_chart_of_many_channels_starts_folded() -> None:
+    few = render(build([channel(f"c{i}", timezone="UTC") for i in range(3)], [], DAYS))
+    many = render(build([channel(f"c{i}", timezone="UTC") for i in range(60)], [], DAYS))
+    assert 'id="success-chart"' in few and "<details>" not in few
+    assert 'id="success-chart"' in many and "<details><summary><b>Upload success" in many
