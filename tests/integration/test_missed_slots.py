@@ -133,8 +133,8 @@ def test_a_backlog_after_an_outage_takes_free_slots_one_by_one(server: ServerHan
             channel_id=cid, available=False, until=dt_to_ts(back), reason="outage"
         )
     )
-    handled = missed_slots_sweep(server)
-    assert handled >= len(backlog)
+    # (The server's own sweep may get there first: the outcome is the same.)
+    missed_slots_sweep(server)
     slots = [_get(stub, did).scheduled_at.ToDatetime(UTC) for did in backlog]
     # Oldest first, each in the next free hourly slot after the outage: never two at once.
     assert slots == sorted(slots) and len(set(slots)) == len(slots)
@@ -159,7 +159,7 @@ def test_two_sweepers_at_once_handle_each_publication_once(server: ServerHandle,
             t.join(timeout=60)
     finally:
         db.dispose()
-    assert len(counts) == 2
+    assert len(counts) == 2  # (the server's own sweep may have taken some: each once still)
     for did in backlog:
         assert _kinds(stub, did).count(REPLANNED) == 1
     slots = [_get(stub, did).scheduled_at.seconds for did in backlog]

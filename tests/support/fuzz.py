@@ -810,7 +810,9 @@ class World:
     def scheduled_distribution(self) -> str:
         """A SCHEDULED distribution of a new video in the future."""
         video_id = self.new_video()
-        when = self.now + timedelta(days=2, minutes=self._count)
+        # Off every calendar (a slot is a whole minute): an AutoDistribute mutation may have
+        # filled the slot at this minute, and the time of day decides which minute it is.
+        when = self.now.replace(second=30) + timedelta(days=2, minutes=self._count)
         result = self.stub.Assign(
             svc.AssignRequest(
                 video_id=video_id,
