@@ -65,6 +65,8 @@ METHODS = [
 DEPTH_METHODS = ["Assign empty", "Assign deep"]
 EMPTY_CHANNEL = "load-empty"
 DEEP_CHANNEL = "load-deep"
+#: The channels' missed-slot grace (a Duration message, built where protobuf is imported).
+_WEEK_SECONDS = 7 * 86400
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,6 +226,7 @@ def seed_load(
     running: Any, args: argparse.Namespace
 ) -> tuple[list[str], list[str], dict[str, int]]:
     """Channels and videos through the API; existing and pool distributions in bulk."""
+    from google.protobuf import duration_pb2
     from sqlalchemy import select
 
     from distribution.v1 import distribution_service_pb2 as svc
@@ -253,6 +256,11 @@ def seed_load(
                                 pb.WeeklySlot(days=[1, 2, 3, 4, 5, 6, 7], local_time=t)
                                 for t in hours
                             ]
+                        ),
+                        # The lease pool lies up to a week in the past: within the grace, so
+                        # it is leased, not replanned as missed.
+                        missed_slot_policy=pb.MissedSlotPolicy(
+                            grace=duration_pb2.Duration(seconds=_WEEK_SECONDS)
                         ),
                     )
                 )
@@ -442,7 +450,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--channels", type=int, default=20)
     parser.add_argument("--videos", type=int, default=20000, help="fresh videos for Assign")
-    parser.add_argument("--pool", type=int, default=168, help="past-due hours per channel")
+    parser.add_argument(
+        "--pool", type=int, default=168, help="past-due hours per channel (at most 168)"
+    )
     parser.add_argument("--tmp", default="/tmp")
     parser.add_argument(
         "--methods",
