@@ -22,6 +22,7 @@ from persistence.repositories.records import (
     RunRepository,
     StoredResponseRepository,
 )
+from persistence.repositories.wide_reads import WideReads
 
 __all__ = [
     "ChannelRepository",
@@ -35,6 +36,7 @@ __all__ = [
     "RunRepository",
     "StoredResponseRepository",
     "VideoRepository",
+    "WideReads",
 ]
 
 
@@ -51,6 +53,7 @@ class Repositories:
     planner_lock: PlannerLock
     metrics: MetricsQueries
     missed: MissedSlotRepository
+    wide: WideReads
     _session: Session
 
     @classmethod
@@ -69,6 +72,7 @@ class Repositories:
             planner_lock=PlannerLock(session, dialect),
             metrics=MetricsQueries(session),
             missed=MissedSlotRepository(session),
+            wide=WideReads(session),
             _session=session,
         )
 

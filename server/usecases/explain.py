@@ -49,7 +49,7 @@ def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanatio
     now = utcnow()
     videos = _videos(repos, command.video_ids)
     rows = _channels(repos, command.channel_ids)
-    duplicates = repos.distributions.live_duplicates_indexed(
+    duplicates = repos.wide.live_duplicates_indexed(
         [(v.id, v.source_url) for v in videos], [c.id for c in rows]
     )
     compiled = channels_scoring(rows, repos.channels.configs)

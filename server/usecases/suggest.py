@@ -81,7 +81,7 @@ def suggest(repos: Repositories, command: SuggestCommand) -> list[Placement]:
     video = lookups.video(repos, command.video_id, "video_id")
     rows = _channels(repos, command.channel_ids)
     channels = channels_to_domain(rows, repos.channels.configs)
-    duplicates = repos.distributions.live_duplicates_indexed(
+    duplicates = repos.wide.live_duplicates_indexed(
         [(video.id, video.source_url)], [c.id for c in rows]
     )
     dom_video = video_to_domain(video)
@@ -131,7 +131,7 @@ def _slots(
     in [now, end), in one statement."""
     found: defaultdict[str, _Slots] = defaultdict(lambda: _Slots([], None))
     lo, hi = _holders_window(channels, now, end)
-    rows = repos.distributions.slot_instants_and_weakest([c.id for c in channels], lo, hi, now, end)
+    rows = repos.wide.slot_instants_and_weakest([c.id for c in channels], lo, hi, now, end)
     for channel_id, at, row_id, score in rows:
         if row_id is None:
             found[channel_id].taken.append(at)

@@ -227,11 +227,9 @@ def test_the_indexed_duplicate_read_answers_as_live_duplicates(db):
     ]
     channels = [f"c{i:03d}" for i in range(0, 200, 3)] + ["c001", "c002", "c003", "c005", "c000"]
     for asked in (videos, videos[1:2], videos[2:]):
-        old = db.unit_of_work(
-            lambda r, a=asked: r.distributions.live_duplicates(a, channels), readonly=True
-        )
+        old = db.unit_of_work(lambda r, a=asked: r.wide.live_duplicates(a, channels), readonly=True)
         new = db.unit_of_work(
-            lambda r, a=asked: r.distributions.live_duplicates_indexed(a, channels), readonly=True
+            lambda r, a=asked: r.wide.live_duplicates_indexed(a, channels), readonly=True
         )
         assert new == old
     assert old  # the last case found some: the comparison is not between two empty answers

@@ -173,9 +173,7 @@ def test_the_lean_slot_read_equals_the_full_holders_read(migrated):
     def read(repos):
         old_taken: dict[str, list[datetime]] = {}
         old_weakest: dict[str, tuple[datetime, str, int]] = {}
-        for cid, at, row_id, method, state, score in repos.distributions.slot_holders(
-            channels, lo, hi
-        ):
+        for cid, at, row_id, method, state, score in repos.wide.slot_holders(channels, lo, hi):
             old_taken.setdefault(cid, []).append(at)
             if method in auto and state in not_leased and since <= at < until:
                 best = old_weakest.get(cid)
@@ -183,7 +181,7 @@ def test_the_lean_slot_read_equals_the_full_holders_read(migrated):
                     old_weakest[cid] = (at, row_id, score)
         new_taken: dict[str, list[datetime]] = {}
         new_weakest: dict[str, tuple[datetime, str, int]] = {}
-        for cid, at, row_id, score in repos.distributions.slot_instants_and_weakest(
+        for cid, at, row_id, score in repos.wide.slot_instants_and_weakest(
             channels, lo, hi, since, until
         ):
             if row_id is None:
