@@ -64,15 +64,15 @@ def release_slots(
     """Each released distribution's slot index among the free slots, -1 when its time is no
     longer a free slot of its channel (an outage, a schedule change, a blackout)."""
     out = np.full(len(released), -1, np.int64)
-    for k, r in enumerate(released):
-        c = channel_index.get(r.channel_id)
-        if c is None:
-            continue
-        # Slots are sorted by (channel, time): the channel's run, then the time within it.
-        lo = int(np.searchsorted(slot_channel, c, "left"))
-        hi = int(np.searchsorted(slot_channel, c, "right"))
-        t = int(r.scheduled_at.timestamp())
-        at = lo + int(np.searchsorted(slot_time[lo:hi], t))
-        if at < hi and slot_time[at] == t:
-            out[k] = at
+    if not released or len(slot_time) == 0:
+        return out
+    # Slots are sorted by (channel, time): one int64 key each (epoch seconds fit 32 bits),
+    # all the released ones looked up at once.
+    keys = slot_channel.astype(np.int64) << 32 | slot_time
+    channel = np.array([channel_index.get(r.channel_id, -1) for r in released], np.int64)
+    time = np.array([int(r.scheduled_at.timestamp()) for r in released], np.int64)
+    wanted = channel << 32 | time
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    found = (channel >= 0) & (keys[at] == wanted)
+    out[found] = at[found]
     return out

@@ -249,47 +249,9 @@ def plan_changes(instance: Instance, plan: Plan) -> list[Change]:
     """MOVED and DROPPED changes of the released distributions (in their order), then one
     ADDED change per new assignment (in plan order), each with its reason. `plan` is net of
     the penalty (`net_of_penalty`)."""
-    scope = instance.scope
-    released: Sequence[Released] = scope.released if scope is not None else ()
+    released = instance.scope.released if instance.scope is not None else ()
+    changes, kept = _released_changes(instance, plan, released) if released else ([], set())
     times, videos, channels = instance.slot_times, instance.videos, instance.channels
-    row_of = {int(c): r for r, c in enumerate(plan.candidate.tolist())} if released else {}
-    owner = {int(s): r for r, s in enumerate(plan.slot.tolist())} if released else {}
-    at = _Index(instance) if released else None
-    changes: list[Change] = []
-    kept: set[int] = set()
-    for k, r in enumerate(released):
-        cand = int(instance.released_candidate[k])
-        row = row_of.get(cand, -1) if cand >= 0 else -1
-        if row >= 0:
-            kept.add(row)
-            to = times[int(plan.slot[row])]
-            if to != r.scheduled_at:
-                changes.append(
-                    Change(
-                        MOVED,
-                        r.video_id,
-                        r.channel_id,
-                        r.scheduled_at,
-                        to,
-                        int(plan.score[row]),
-                        _moved_reason(instance, plan, k, owner, at),  # type: ignore[arg-type]
-                        r.distribution_id,
-                        row,
-                    )
-                )
-            continue
-        changes.append(
-            Change(
-                DROPPED,
-                r.video_id,
-                r.channel_id,
-                r.scheduled_at,
-                None,
-                r.score,
-                _dropped_reason(instance, plan, k, owner, at),  # type: ignore[arg-type]
-                r.distribution_id,
-            )
-        )
     for row in range(len(plan.candidate)):
         if row not in kept:
             score = int(plan.score[row])
@@ -306,6 +268,53 @@ def plan_changes(instance: Instance, plan: Plan) -> list[Change]:
                 )
             )
     return changes
+
+
+def _released_changes(
+    instance: Instance, plan: Plan, released: Sequence[Released]
+) -> tuple[list[Change], set[int]]:
+    """The MOVED and DROPPED changes, and the plan rows that keep a released distribution."""
+    row_of = {int(c): r for r, c in enumerate(plan.candidate.tolist())}
+    owner = {int(s): r for r, s in enumerate(plan.slot.tolist())}
+    at = _Index(instance)
+    changes: list[Change] = []
+    kept: set[int] = set()
+    for k, r in enumerate(released):
+        cand = int(instance.released_candidate[k])
+        row = row_of.get(cand, -1) if cand >= 0 else -1
+        if row < 0:
+            reason = _dropped_reason(instance, plan, k, owner, at)
+            changes.append(
+                Change(
+                    DROPPED,
+                    r.video_id,
+                    r.channel_id,
+                    r.scheduled_at,
+                    None,
+                    r.score,
+                    reason,
+                    r.distribution_id,
+                )
+            )
+            continue
+        kept.add(row)
+        to = instance.slot_times[int(plan.slot[row])]
+        if to != r.scheduled_at:
+            reason = _moved_reason(instance, plan, k, owner, at)
+            changes.append(
+                Change(
+                    MOVED,
+                    r.video_id,
+                    r.channel_id,
+                    r.scheduled_at,
+                    to,
+                    int(plan.score[row]),
+                    reason,
+                    r.distribution_id,
+                    row,
+                )
+            )
+    return changes, kept
 
 
 def _iso(t: datetime) -> str:

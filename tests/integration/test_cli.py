@@ -234,6 +234,19 @@ def _one_day_plan(server, name: str) -> tuple[pb.Channel, list[pb.Video], list[s
     return c, vs, argv
 
 
+def _take_first_slot(server, video_id: str, channel_id: str) -> pb.Distribution:
+    """The horizon's first slot taken by hand (a forced Assign at tomorrow's midnight)."""
+    result = server.stub.Assign(
+        svc.AssignRequest(
+            video_id=video_id,
+            channel_ids=[channel_id],
+            force=True,
+            scheduled_at=dt_to_ts(tomorrow()),
+        )
+    )
+    return result.results[0].distribution
+
+
 def test_plan_then_apply_with_its_digest_writes_what_was_shown(server, uid, clean_env):
     c, vs, argv = _one_day_plan(server, f"clidig-{uid}")
 
@@ -247,15 +260,7 @@ def test_plan_then_apply_with_its_digest_writes_what_was_shown(server, uid, clea
 
     digest, shown_rows = dry_run()
     # The inputs change: a slot of the horizon is taken by hand.
-    taken = (
-        server.stub.Assign(
-            svc.AssignRequest(
-                video_id=vs[0].id, channel_ids=[c.id], force=True, scheduled_at=dt_to_ts(tomorrow())
-            )
-        )
-        .results[0]
-        .distribution
-    )
+    taken = _take_first_slot(server, vs[0].id, c.id)
     code, _, err = vdist(clean_env, *argv, "--apply", "--expect-digest", digest)
     assert code == 1 and "ABORTED" in one_line_error(err, "plan") and "inputs changed" in err
     listed = server.stub.ListDistributions(svc.ListDistributionsRequest(channel_id=c.id))
@@ -278,15 +283,7 @@ def test_plan_then_apply_the_proposal_writes_it_or_names_the_taken_slot(server, 
         return hint.split()[1].rstrip(":"), _plan_rows(shown, "assignments")[2]
 
     run_id, shown_rows = propose()
-    taken = (
-        server.stub.Assign(
-            svc.AssignRequest(
-                video_id=vs[0].id, channel_ids=[c.id], force=True, scheduled_at=dt_to_ts(tomorrow())
-            )
-        )
-        .results[0]
-        .distribution
-    )
+    taken = _take_first_slot(server, vs[0].id, c.id)
     code, _, err = vdist(clean_env, *argv, "--apply", run_id)
     assert code == 1 and "ABORTED" in one_line_error(err, "plan") and taken.id in err
     server.stub.CancelDistribution(svc.CancelDistributionRequest(id=taken.id))
