@@ -173,13 +173,7 @@ class VersionedCache(Generic[T]):
 
     def cached(self, channel_id: str, version: datetime) -> T | None:
         """What was built from that version, if cached."""
-        key = (channel_id, version)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
+        return self.cached_many([(channel_id, version)])[0]
 
     def cached_many(self, versions: Sequence[tuple[str, datetime]]) -> list[T | None]:
         """`cached` of each (channel id, version), under one acquisition of the lock."""
