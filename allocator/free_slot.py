@@ -44,6 +44,7 @@ def first_free_slot(
     start: datetime,
     end: datetime,
     taken_between: Callable[[datetime, datetime], Iterable[datetime]],
+    fits: Callable[[datetime], bool] | None = None,
 ) -> datetime | None:
     """The first free slot of `schedule` in [start, end), or None.
 
@@ -52,6 +53,10 @@ def first_free_slot(
     never past `end + TAKEN_MARGIN`, and only until a free slot is found. The answer equals
     `free_slots(slot_times(schedule, timezone, start, end), taken, timezone, cap)[0]` where
     `taken` are the instants in [start - TAKEN_MARGIN, end + TAKEN_MARGIN).
+
+    With `fits`, a free slot for which `fits(slot)` is false (its quota window is full) is
+    passed over: the answer is the first free slot that fits. `fits` is asked about free slots
+    only, nearest first within a local day.
     """
     start_utc = _as_utc(start, "start")
     end_utc = _as_utc(end, "end")
@@ -74,7 +79,14 @@ def first_free_slot(
         taken.read_until(highest)
         if cap == 0 or taken.per_day[day] < cap:
             in_horizon = [t for t in days.slots_on(day) if start_utc <= t < end_utc]
-            free = next((t for t in in_horizon[: cap or None] if t not in taken.held), None)
+            free = next(
+                (
+                    t
+                    for t in in_horizon[: cap or None]
+                    if t not in taken.held and (fits is None or fits(t))
+                ),
+                None,
+            )
             if free is not None and (best is None or free < best):
                 best = free
         day += timedelta(days=1)

@@ -63,6 +63,22 @@ class DecisionKind(StrEnum):
     MISSED_SLOT_REPLANNED = "MISSED_SLOT_REPLANNED"
     MISSED_SLOT_CANCELLED = "MISSED_SLOT_CANCELLED"
     MISSED_SLOT_LATE = "MISSED_SLOT_LATE"
+    QUOTA_EXHAUSTED = "QUOTA_EXHAUSTED"
+
+
+#: The states a quota pool counts (API.md): what holds or used a publication of the platform.
+QUOTA_STATES = (
+    DistributionState.SCHEDULED,
+    DistributionState.PUBLISHING,
+    DistributionState.PUBLISHED,
+)
+
+
+class QuotaWindow(StrEnum):
+    """The window a quota pool's limit applies to (allocator.quota_windows kinds)."""
+
+    CALENDAR_DAY = "CALENDAR_DAY"
+    ROLLING_24H = "ROLLING_24H"
 
 
 class RunState(StrEnum):

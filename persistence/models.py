@@ -18,11 +18,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from persistence.base import Base, BigId, UTCDateTime, utcnow
 from persistence.enums import (
@@ -31,6 +32,7 @@ from persistence.enums import (
     DistributionMethod,
     DistributionState,
     EnumText,
+    QuotaWindow,
     RunState,
     VideoState,
 )
@@ -56,6 +58,54 @@ class Channel(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: The quota pools its publications count against, in the order the operator gave them.
+    quota_links: Mapped[list[ChannelQuotaPool]] = relationship(
+        order_by="ChannelQuotaPool.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def quota_pool_ids(self) -> list[str]:
+        """The ids of the channel's quota pools, in order."""
+        return [link.pool_id for link in self.quota_links]
+
+
+class QuotaPool(Base):
+    """A platform limit shared by the channels that name it: `limit` publications per window."""
+
+    __tablename__ = "quota_pools"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    # "limit" and "window" are SQL keywords: plain column names keep hand-written SQL simple.
+    limit: Mapped[int] = mapped_column("quota_limit", Integer)
+    window: Mapped[QuotaWindow] = mapped_column("window_kind", EnumText(QuotaWindow, 16))
+    timezone: Mapped[str] = mapped_column(String(64), default="")
+    #: The platform reported the pool full: none of its channels' work is leased before this.
+    exhausted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChannelQuotaPool(Base):
+    """A channel's membership of a quota pool (Channel.quota_pool_ids, `position` its index)."""
+
+    __tablename__ = "channel_quota_pools"
+    __table_args__ = (PrimaryKeyConstraint("channel_id", "pool_id"),)
+
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"))
+    pool_id: Mapped[str] = mapped_column(ForeignKey("quota_pools.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QuotaPoolWindow(Base):
+    """One window of a pool, a row to lock: every writer that puts a live distribution into
+    the window locks it (FOR UPDATE) before counting, so replicas never overdraw the pool."""
+
+    __tablename__ = "quota_pool_windows"
+    __table_args__ = (PrimaryKeyConstraint("pool_id", "window_start"),)
+
+    pool_id: Mapped[str] = mapped_column(ForeignKey("quota_pools.id"))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Video(Base):

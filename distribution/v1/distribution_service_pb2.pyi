@@ -20,6 +20,7 @@ class AssignOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ASSIGN_OUTCOME_REJECTED_DUPLICATE: _ClassVar[AssignOutcome]
     ASSIGN_OUTCOME_REJECTED_UNAVAILABLE: _ClassVar[AssignOutcome]
     ASSIGN_OUTCOME_REJECTED_NO_SLOT: _ClassVar[AssignOutcome]
+    ASSIGN_OUTCOME_REJECTED_QUOTA: _ClassVar[AssignOutcome]
 
 class AutoDistributeMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -55,6 +56,7 @@ ASSIGN_OUTCOME_REJECTED_FILTER: AssignOutcome
 ASSIGN_OUTCOME_REJECTED_DUPLICATE: AssignOutcome
 ASSIGN_OUTCOME_REJECTED_UNAVAILABLE: AssignOutcome
 ASSIGN_OUTCOME_REJECTED_NO_SLOT: AssignOutcome
+ASSIGN_OUTCOME_REJECTED_QUOTA: AssignOutcome
 AUTO_DISTRIBUTE_MODE_UNSPECIFIED: AutoDistributeMode
 AUTO_DISTRIBUTE_MODE_FILTER: AutoDistributeMode
 AUTO_DISTRIBUTE_MODE_SCHEDULE: AutoDistributeMode
@@ -254,7 +256,7 @@ class SkipReason(_message.Message):
     def __init__(self, video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., reason: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class AutoDistributeResponse(_message.Message):
-    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels", "input_digest", "plan_digest", "changes", "change_count", "state")
+    __slots__ = ("run_id", "solver_status", "objective", "best_bound", "gap", "assignments", "skipped", "candidate_count", "slot_count", "wall_seconds", "assignment_count", "skipped_count", "truncated", "dry_run", "channels", "input_digest", "plan_digest", "changes", "change_count", "state", "quota")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SOLVER_STATUS_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
@@ -275,6 +277,7 @@ class AutoDistributeResponse(_message.Message):
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     CHANGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     solver_status: SolverStatus
     objective: int
@@ -295,7 +298,20 @@ class AutoDistributeResponse(_message.Message):
     changes: _containers.RepeatedCompositeFieldContainer[PlanChange]
     change_count: int
     state: RunState
-    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ..., input_digest: _Optional[str] = ..., plan_digest: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[PlanChange, _Mapping]]] = ..., change_count: _Optional[int] = ..., state: _Optional[_Union[RunState, str]] = ...) -> None: ...
+    quota: _containers.RepeatedCompositeFieldContainer[QuotaUse]
+    def __init__(self, run_id: _Optional[str] = ..., solver_status: _Optional[_Union[SolverStatus, str]] = ..., objective: _Optional[int] = ..., best_bound: _Optional[int] = ..., gap: _Optional[float] = ..., assignments: _Optional[_Iterable[_Union[_resources_pb2.Distribution, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkipReason, _Mapping]]] = ..., candidate_count: _Optional[int] = ..., slot_count: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., assignment_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., truncated: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ..., input_digest: _Optional[str] = ..., plan_digest: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[PlanChange, _Mapping]]] = ..., change_count: _Optional[int] = ..., state: _Optional[_Union[RunState, str]] = ..., quota: _Optional[_Iterable[_Union[QuotaUse, _Mapping]]] = ...) -> None: ...
+
+class QuotaUse(_message.Message):
+    __slots__ = ("pool_id", "window_start", "used", "limit")
+    POOL_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    pool_id: str
+    window_start: _timestamp_pb2.Timestamp
+    used: int
+    limit: int
+    def __init__(self, pool_id: _Optional[str] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., used: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class ApplyRunRequest(_message.Message):
     __slots__ = ("run_id", "request_id")
@@ -481,6 +497,34 @@ class GetRunRequest(_message.Message):
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class UpsertQuotaPoolRequest(_message.Message):
+    __slots__ = ("pool",)
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    pool: _resources_pb2.QuotaPool
+    def __init__(self, pool: _Optional[_Union[_resources_pb2.QuotaPool, _Mapping]] = ...) -> None: ...
+
+class GetQuotaPoolRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ListQuotaPoolsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListQuotaPoolsResponse(_message.Message):
+    __slots__ = ("pools", "next_page_token")
+    POOLS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    pools: _containers.RepeatedCompositeFieldContainer[_resources_pb2.QuotaPool]
+    next_page_token: str
+    def __init__(self, pools: _Optional[_Iterable[_Union[_resources_pb2.QuotaPool, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
     __slots__ = ("page_size", "page_token")
@@ -675,14 +719,16 @@ class PublishedOutcome(_message.Message):
     def __init__(self, external_id: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
 
 class FailedOutcome(_message.Message):
-    __slots__ = ("error", "retryable", "channel_unavailable")
+    __slots__ = ("error", "retryable", "channel_unavailable", "quota_pool_id")
     ERROR_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_POOL_ID_FIELD_NUMBER: _ClassVar[int]
     error: str
     retryable: bool
     channel_unavailable: bool
-    def __init__(self, error: _Optional[str] = ..., retryable: _Optional[bool] = ..., channel_unavailable: _Optional[bool] = ...) -> None: ...
+    quota_pool_id: str
+    def __init__(self, error: _Optional[str] = ..., retryable: _Optional[bool] = ..., channel_unavailable: _Optional[bool] = ..., quota_pool_id: _Optional[str] = ...) -> None: ...
 
 class ReportPublicationRequest(_message.Message):
     __slots__ = ("distribution_id", "lease_token", "published", "failed")

@@ -152,6 +152,21 @@ class DistributionServiceStub:
                 request_serializer=distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesRequest.SerializeToString,
                 response_deserializer=distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesResponse.FromString,
                 _registered_method=True)
+        self.UpsertQuotaPool = channel.unary_unary(
+                '/distribution.v1.DistributionService/UpsertQuotaPool',
+                request_serializer=distribution_dot_v1_dot_distribution__service__pb2.UpsertQuotaPoolRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_resources__pb2.QuotaPool.FromString,
+                _registered_method=True)
+        self.GetQuotaPool = channel.unary_unary(
+                '/distribution.v1.DistributionService/GetQuotaPool',
+                request_serializer=distribution_dot_v1_dot_distribution__service__pb2.GetQuotaPoolRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_resources__pb2.QuotaPool.FromString,
+                _registered_method=True)
+        self.ListQuotaPools = channel.unary_unary(
+                '/distribution.v1.DistributionService/ListQuotaPools',
+                request_serializer=distribution_dot_v1_dot_distribution__service__pb2.ListQuotaPoolsRequest.SerializeToString,
+                response_deserializer=distribution_dot_v1_dot_distribution__service__pb2.ListQuotaPoolsResponse.FromString,
+                _registered_method=True)
 
 
 class DistributionServiceServicer:
@@ -321,6 +336,27 @@ class DistributionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpsertQuotaPool(self, request, context):
+        """Creates or replaces a quota pool.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQuotaPool(self, request, context):
+        """Returns one quota pool.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQuotaPools(self, request, context):
+        """Lists quota pools by id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -438,6 +474,21 @@ def add_DistributionServiceServicer_to_server(servicer, server):
                     servicer.ListRunChanges,
                     request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesRequest.FromString,
                     response_serializer=distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesResponse.SerializeToString,
+            ),
+            'UpsertQuotaPool': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertQuotaPool,
+                    request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.UpsertQuotaPoolRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_resources__pb2.QuotaPool.SerializeToString,
+            ),
+            'GetQuotaPool': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuotaPool,
+                    request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.GetQuotaPoolRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_resources__pb2.QuotaPool.SerializeToString,
+            ),
+            'ListQuotaPools': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuotaPools,
+                    request_deserializer=distribution_dot_v1_dot_distribution__service__pb2.ListQuotaPoolsRequest.FromString,
+                    response_serializer=distribution_dot_v1_dot_distribution__service__pb2.ListQuotaPoolsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1063,6 +1114,87 @@ class DistributionService:
             '/distribution.v1.DistributionService/ListRunChanges',
             distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesRequest.SerializeToString,
             distribution_dot_v1_dot_distribution__service__pb2.ListRunChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertQuotaPool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.DistributionService/UpsertQuotaPool',
+            distribution_dot_v1_dot_distribution__service__pb2.UpsertQuotaPoolRequest.SerializeToString,
+            distribution_dot_v1_dot_resources__pb2.QuotaPool.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuotaPool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.DistributionService/GetQuotaPool',
+            distribution_dot_v1_dot_distribution__service__pb2.GetQuotaPoolRequest.SerializeToString,
+            distribution_dot_v1_dot_resources__pb2.QuotaPool.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuotaPools(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distribution.v1.DistributionService/ListQuotaPools',
+            distribution_dot_v1_dot_distribution__service__pb2.ListQuotaPoolsRequest.SerializeToString,
+            distribution_dot_v1_dot_distribution__service__pb2.ListQuotaPoolsResponse.FromString,
             options,
             channel_credentials,
             insecure,

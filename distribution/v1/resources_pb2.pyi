@@ -82,6 +82,13 @@ class DecisionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DECISION_KIND_MISSED_SLOT_REPLANNED: _ClassVar[DecisionKind]
     DECISION_KIND_MISSED_SLOT_CANCELLED: _ClassVar[DecisionKind]
     DECISION_KIND_MISSED_SLOT_LATE: _ClassVar[DecisionKind]
+    DECISION_KIND_QUOTA_EXHAUSTED: _ClassVar[DecisionKind]
+
+class QuotaWindow(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUOTA_WINDOW_UNSPECIFIED: _ClassVar[QuotaWindow]
+    QUOTA_WINDOW_CALENDAR_DAY: _ClassVar[QuotaWindow]
+    QUOTA_WINDOW_ROLLING_24H: _ClassVar[QuotaWindow]
 
 class MissedSlotAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -139,6 +146,10 @@ DECISION_KIND_DROPPED: DecisionKind
 DECISION_KIND_MISSED_SLOT_REPLANNED: DecisionKind
 DECISION_KIND_MISSED_SLOT_CANCELLED: DecisionKind
 DECISION_KIND_MISSED_SLOT_LATE: DecisionKind
+DECISION_KIND_QUOTA_EXHAUSTED: DecisionKind
+QUOTA_WINDOW_UNSPECIFIED: QuotaWindow
+QUOTA_WINDOW_CALENDAR_DAY: QuotaWindow
+QUOTA_WINDOW_ROLLING_24H: QuotaWindow
 MISSED_SLOT_ACTION_UNSPECIFIED: MissedSlotAction
 MISSED_SLOT_ACTION_REPLAN: MissedSlotAction
 MISSED_SLOT_ACTION_CANCEL: MissedSlotAction
@@ -236,7 +247,7 @@ class RetryPolicy(_message.Message):
     def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_multiplier: _Optional[float] = ...) -> None: ...
 
 class Channel(_message.Message):
-    __slots__ = ("id", "display_name", "platform", "timezone", "active", "available", "unavailable_until", "unavailable_reason", "filters", "preferences", "schedule", "transformations", "retry_policy", "create_time", "update_time", "missed_slot_policy")
+    __slots__ = ("id", "display_name", "platform", "timezone", "active", "available", "unavailable_until", "unavailable_reason", "filters", "preferences", "schedule", "transformations", "retry_policy", "create_time", "update_time", "missed_slot_policy", "quota_pool_ids")
     ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
@@ -253,6 +264,7 @@ class Channel(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     MISSED_SLOT_POLICY_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_POOL_IDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     display_name: str
     platform: str
@@ -269,7 +281,28 @@ class Channel(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     missed_slot_policy: MissedSlotPolicy
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., platform: _Optional[str] = ..., timezone: _Optional[str] = ..., active: _Optional[bool] = ..., available: _Optional[bool] = ..., unavailable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unavailable_reason: _Optional[str] = ..., filters: _Optional[_Union[ContentFilters, _Mapping]] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., schedule: _Optional[_Union[PostingSchedule, _Mapping]] = ..., transformations: _Optional[_Iterable[_Union[Transformation, _Mapping]]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., missed_slot_policy: _Optional[_Union[MissedSlotPolicy, _Mapping]] = ...) -> None: ...
+    quota_pool_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., platform: _Optional[str] = ..., timezone: _Optional[str] = ..., active: _Optional[bool] = ..., available: _Optional[bool] = ..., unavailable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unavailable_reason: _Optional[str] = ..., filters: _Optional[_Union[ContentFilters, _Mapping]] = ..., preferences: _Optional[_Union[Preferences, _Mapping]] = ..., schedule: _Optional[_Union[PostingSchedule, _Mapping]] = ..., transformations: _Optional[_Iterable[_Union[Transformation, _Mapping]]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., missed_slot_policy: _Optional[_Union[MissedSlotPolicy, _Mapping]] = ..., quota_pool_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class QuotaPool(_message.Message):
+    __slots__ = ("id", "display_name", "limit", "window", "timezone", "create_time", "update_time", "exhausted_until")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXHAUSTED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    limit: int
+    window: QuotaWindow
+    timezone: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    exhausted_until: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., limit: _Optional[int] = ..., window: _Optional[_Union[QuotaWindow, str]] = ..., timezone: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exhausted_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MissedSlotPolicy(_message.Message):
     __slots__ = ("grace", "action")

@@ -17,6 +17,7 @@ from persistence.repositories.keyset import Page
 from persistence.repositories.metrics import MetricsQueries
 from persistence.repositories.missed import MissedSlotRepository
 from persistence.repositories.planner_lock import PlannerLock, PlannerLockTimeout
+from persistence.repositories.quotas import PoolView, QuotaRepository
 from persistence.repositories.records import (
     DecisionRepository,
     RunRepository,
@@ -32,6 +33,8 @@ __all__ = [
     "Page",
     "PlannerLock",
     "PlannerLockTimeout",
+    "PoolView",
+    "QuotaRepository",
     "Repositories",
     "RunRepository",
     "StoredResponseRepository",
@@ -54,6 +57,7 @@ class Repositories:
     metrics: MetricsQueries
     missed: MissedSlotRepository
     wide: WideReads
+    quotas: QuotaRepository
     _session: Session
 
     @classmethod
@@ -73,6 +77,7 @@ class Repositories:
             metrics=MetricsQueries(session),
             missed=MissedSlotRepository(session),
             wide=WideReads(session),
+            quotas=QuotaRepository(session, dialect),
             _session=session,
         )
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from persistence import models
 from persistence.enums import VideoState
@@ -107,8 +107,10 @@ class ChannelRepository:
         return list(self._session.scalars(select(C).order_by(C.id)))
 
     def page(self, after: Sequence[Any] | None, size: int) -> Page[models.Channel]:
-        """Channels by id after the key `after` ([id])."""
-        return keyset_page(self._session, select(C), [C.id], after, size, descending=False)
+        """Channels by id after the key `after` ([id]), their quota pool links loaded in one
+        more query (not one per channel)."""
+        query = select(C).options(selectinload(C.quota_links))
+        return keyset_page(self._session, query, [C.id], after, size, descending=False)
 
     def without_config(self, channel_ids: Iterable[str] | None) -> list[Any]:
         """The channels of `channel_ids` that exist (None: every channel), in id order, as plain

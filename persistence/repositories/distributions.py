@@ -32,6 +32,8 @@ from persistence.repositories.keyset import Page, keyset_page
 D = models.Distribution
 C = models.Channel
 V = models.Video
+QL = models.ChannelQuotaPool
+QP = models.QuotaPool
 #: Beyond this many videos in a plan's scope, reading every live row beats an IN list.
 _LIVE_SCAN_THRESHOLD = 30_000
 
@@ -179,7 +181,8 @@ class DistributionRepository:
         """Up to `limit` due publications, oldest first, locked so no other worker gets them.
 
         Due: SCHEDULED at or before now + lookahead and past any backoff, or PUBLISHING with an
-        expired lease, on an active channel that is available (or whose outage has ended).
+        expired lease, on an active channel that is available (or whose outage has ended) and
+        counts against no quota pool the platform reported full until after now.
         """
         due = or_(
             and_(
@@ -190,8 +193,16 @@ class DistributionRepository:
             # A lease that ran out without a report: its worker died or lost the outcome.
             and_(D.state == DistributionState.PUBLISHING, D.lease_expires_at <= now),
         )
+        exhausted = (
+            select(QL.channel_id)
+            .join(QP, QP.id == QL.pool_id)
+            .where(QL.channel_id == D.channel_id, QP.exhausted_until > now)
+            .exists()
+        )
         channel_ok = and_(
-            C.active.is_(True), or_(C.available.is_(True), C.unavailable_until <= now)
+            C.active.is_(True),
+            or_(C.available.is_(True), C.unavailable_until <= now),
+            ~exhausted,
         )
         query = (
             select(D)

@@ -63,6 +63,8 @@ _RANK = {Role.READER: 0, Role.SCHEDULER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
 REQUIRED: dict[str, Role] = {
     "GetChannel": Role.READER,
     "ListChannels": Role.READER,
+    "GetQuotaPool": Role.READER,
+    "ListQuotaPools": Role.READER,
     "GetVideo": Role.READER,
     "ListVideos": Role.READER,
     "Explain": Role.READER,
@@ -82,6 +84,7 @@ REQUIRED: dict[str, Role] = {
     "Retry": Role.OPERATOR,
     "SetChannelAvailability": Role.OPERATOR,
     "UpsertChannel": Role.ADMIN,
+    "UpsertQuotaPool": Role.ADMIN,
     "LeasePublications": Role.PUBLISHER,
     "ReportPublication": Role.PUBLISHER,
 }

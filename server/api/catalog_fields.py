@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from distribution.v1 import resources_pb2 as pb
-from server.api.validation import CHANNEL_ID, VIDEO_ID, Violations
+from server.api.validation import CHANNEL_ID, POOL_ID, VIDEO_ID, Violations
 
 MAX_TAGS = 100
 MAX_TAG_LENGTH = 100
@@ -25,6 +25,9 @@ MAX_VIDEO_SECONDS = 7 * 86400
 MAX_INITIAL_BACKOFF = timedelta(days=1)
 MAX_MAX_BACKOFF = timedelta(days=7)
 MAX_MISSED_SLOT_GRACE = timedelta(days=7)
+MAX_CHANNEL_POOLS = 8
+MAX_POOL_LIMIT = 100_000
+_WINDOWS = (pb.QUOTA_WINDOW_CALENDAR_DAY, pb.QUOTA_WINDOW_ROLLING_24H)
 INT32_MAX = 2**31 - 1
 _KINDS = (
     pb.TRANSFORMATION_KIND_TRIM,
@@ -47,6 +50,31 @@ def validate_channel(channel: pb.Channel, v: Violations, path: str = "channel") 
             _validate_transformation(t, v, f"{path}.transformations[{i}]")
     _validate_retry_policy(channel.retry_policy, v, f"{path}.retry_policy")
     _validate_missed_slot_policy(channel.missed_slot_policy, v, f"{path}.missed_slot_policy")
+    _validate_pool_ids(channel.quota_pool_ids, v, f"{path}.quota_pool_ids")
+
+
+def validate_quota_pool(pool: pb.QuotaPool, v: Violations, path: str = "pool") -> None:
+    """Every field of a QuotaPool an operator writes (the output-only ones are ignored)."""
+    v.identifier(pool.id, f"{path}.id", POOL_ID, "quota pool")
+    v.text(pool.display_name, f"{path}.display_name", max_length=200)
+    v.check(1 <= pool.limit <= MAX_POOL_LIMIT, f"{path}.limit", f"must be 1..{MAX_POOL_LIMIT}")
+    v.check(
+        pool.window in _WINDOWS,
+        f"{path}.window",
+        "must be QUOTA_WINDOW_CALENDAR_DAY or QUOTA_WINDOW_ROLLING_24H",
+    )
+    if pool.timezone:
+        v.timezone(pool.timezone, f"{path}.timezone")
+
+
+def _validate_pool_ids(values: Sequence[str], v: Violations, path: str) -> None:
+    if not v.items_at_most(values, path, MAX_CHANNEL_POOLS):
+        return
+    seen: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if v.identifier(value, f"{path}[{i}]", POOL_ID, "quota pool") and value in seen:
+            v.add(f"{path}[{i}]", f"duplicate of {path}[{seen[value]}]")
+        seen.setdefault(value, i)
 
 
 def validate_video(video: pb.Video, v: Violations, path: str) -> None:

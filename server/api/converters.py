@@ -114,6 +114,7 @@ def channel_to_proto(row: models.Channel, now: datetime | None = None) -> pb.Cha
     _set_ts(message, "unavailable_until", row.unavailable_until)
     _set_ts(message, "create_time", row.create_time)
     _set_ts(message, "update_time", row.update_time)
+    message.quota_pool_ids.extend(row.quota_pool_ids)
     if not row.available and available_now(row, now or utcnow()):
         message.available = True
         message.ClearField("unavailable_until")
@@ -143,6 +144,21 @@ def transformations_to_proto(values: list[dict[str, Any]]) -> list[pb.Transforma
 
 
 # --- videos -------------------------------------------------------------------------------
+
+
+def quota_pool_to_proto(row: models.QuotaPool) -> pb.QuotaPool:
+    """A stored quota pool as the API's QuotaPool."""
+    message = pb.QuotaPool(
+        id=row.id,
+        display_name=row.display_name,
+        limit=row.limit,
+        window=enum_value(pb.QuotaWindow, row.window, "QUOTA_WINDOW_"),
+        timezone=row.timezone,
+    )
+    _set_ts(message, "create_time", row.create_time)
+    _set_ts(message, "update_time", row.update_time)
+    _set_ts(message, "exhausted_until", row.exhausted_until)
+    return message
 
 
 def video_to_proto(row: models.Video) -> pb.Video:

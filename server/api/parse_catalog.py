@@ -9,18 +9,19 @@ from __future__ import annotations
 from distribution.v1 import distribution_service_pb2 as svc
 from distribution.v1 import resources_pb2 as pb
 from persistence.base import utcnow
-from persistence.enums import VideoState
+from persistence.enums import QuotaWindow, VideoState
 from server.api import converters
-from server.api.catalog_fields import validate_channel, validate_video
+from server.api.catalog_fields import validate_channel, validate_quota_pool, validate_video
 from server.api.paging import Listing, PageQuery, PageTokens, page_query
-from server.api.validation import CHANNEL_ID, VIDEO_ID, Violations, only_id, quote
-from server.usecases.catalog import ChannelSpec, SetAvailability, VideoSpec
+from server.api.validation import CHANNEL_ID, POOL_ID, VIDEO_ID, Violations, only_id, quote
+from server.usecases.catalog import ChannelSpec, QuotaPoolSpec, SetAvailability, VideoSpec
 from server.usecases.sources import InvalidSourceUrl, normalize_source_url
 
 #: Largest UpsertVideos batch; larger batches are refused whole (INVALID_ARGUMENT on videos).
 MAX_VIDEO_BATCH = 1000
 CHANNELS = Listing("channels")
 VIDEOS = Listing("videos")
+QUOTA_POOLS = Listing("quota_pools")
 
 
 def upsert_channel(request: svc.UpsertChannelRequest) -> ChannelSpec:
@@ -38,7 +39,30 @@ def upsert_channel(request: svc.UpsertChannelRequest) -> ChannelSpec:
         timezone=c.timezone,
         active=c.active if c.HasField("active") else None,
         config=converters.channel_config(c),
+        quota_pool_ids=tuple(c.quota_pool_ids),
     )
+
+
+def upsert_quota_pool(request: svc.UpsertQuotaPoolRequest) -> QuotaPoolSpec:
+    """The quota pool to create or replace."""
+    v = Violations()
+    if not request.HasField("pool"):
+        v.add("pool", "required")
+    validate_quota_pool(request.pool, v)
+    v.raise_if_any()
+    p = request.pool
+    return QuotaPoolSpec(
+        id=p.id,
+        display_name=p.display_name,
+        limit=p.limit,
+        window=QuotaWindow(converters.enum_name(pb.QuotaWindow, p.window, "QUOTA_WINDOW_")),
+        timezone=p.timezone,
+    )
+
+
+def quota_pool_id(request: svc.GetQuotaPoolRequest) -> str:
+    """The id of GetQuotaPool."""
+    return only_id(request.id, "id", POOL_ID, "quota pool")
 
 
 def channel_id(request: svc.GetChannelRequest) -> str:
@@ -52,9 +76,11 @@ def video_id(request: svc.GetVideoRequest) -> str:
 
 
 def id_page(
-    tokens: PageTokens, listing: Listing, request: svc.ListChannelsRequest | svc.ListVideosRequest
+    tokens: PageTokens,
+    listing: Listing,
+    request: svc.ListChannelsRequest | svc.ListVideosRequest | svc.ListQuotaPoolsRequest,
 ) -> PageQuery:
-    """The page of ListChannels or ListVideos (by id)."""
+    """The page of ListChannels, ListVideos or ListQuotaPools (by id)."""
     v = Violations()
     size = v.page_size(request.page_size)
     v.raise_if_any()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from distribution.v1 import distribution_service_pb2 as svc
-from server.api.validation import CHANNEL_ID, DISTRIBUTION_ID, Violations
+from server.api.validation import CHANNEL_ID, DISTRIBUTION_ID, POOL_ID, Violations
 from server.usecases.publishing import Failed, LeaseCommand, Published, ReportCommand
 from server.usecases.retry import RetryCommand
 from server.usecases.stats import StatsQuery
@@ -55,13 +55,22 @@ def report(request: svc.ReportPublicationRequest, principal: str | None) -> Repo
         v.text(request.published.url, "published.url")
     elif outcome == "failed":
         v.text(request.failed.error, "failed.error")
+        if request.failed.quota_pool_id:
+            v.identifier(
+                request.failed.quota_pool_id, "failed.quota_pool_id", POOL_ID, "quota pool"
+            )
+            v.check(
+                not request.failed.channel_unavailable,
+                "failed.quota_pool_id",
+                "not with channel_unavailable: one cause per report",
+            )
     v.raise_if_any()
     result: Published | Failed
     if outcome == "published":
         result = Published(request.published.external_id, request.published.url)
     else:
         f = request.failed
-        result = Failed(f.error, f.retryable, f.channel_unavailable)
+        result = Failed(f.error, f.retryable, f.channel_unavailable, f.quota_pool_id)
     return ReportCommand(request.distribution_id, request.lease_token, result, principal)
 
 

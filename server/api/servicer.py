@@ -110,6 +110,30 @@ class DistributionServicer(svc_grpc.DistributionServiceServicer):
             videos=[converters.video_to_proto(row) for row in rows], next_page_token=token
         )
 
+    def UpsertQuotaPool(
+        self, request: svc.UpsertQuotaPoolRequest, context: Context
+    ) -> pb.QuotaPool:
+        spec = catalog_in.upsert_quota_pool(request)
+        row = self._tx.write(lambda r: catalog.upsert_quota_pool(r, spec))
+        return converters.quota_pool_to_proto(row)
+
+    def GetQuotaPool(self, request: svc.GetQuotaPoolRequest, context: Context) -> pb.QuotaPool:
+        pool_id = catalog_in.quota_pool_id(request)
+        return converters.quota_pool_to_proto(
+            self._tx.read(lambda r: catalog.get_quota_pool(r, pool_id))
+        )
+
+    def ListQuotaPools(
+        self, request: svc.ListQuotaPoolsRequest, context: Context
+    ) -> svc.ListQuotaPoolsResponse:
+        query = catalog_in.id_page(self._tokens, catalog_in.QUOTA_POOLS, request)
+        rows, token = self._page(
+            query, lambda r: catalog.list_quota_pools(r, query.after, query.size)
+        )
+        return svc.ListQuotaPoolsResponse(
+            pools=[converters.quota_pool_to_proto(row) for row in rows], next_page_token=token
+        )
+
     # --- distribution ---
 
     def Assign(self, request: svc.AssignRequest, context: Context) -> svc.AssignResponse:

@@ -26,6 +26,8 @@ from allocator import calendar
 from server.usecases.errors import FieldViolation, InvalidArgument
 
 CHANNEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: A quota pool id follows the channel id rules.
+POOL_ID = CHANNEL_ID
 VIDEO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 DISTRIBUTION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")

@@ -1,9 +1,10 @@
 """Assign: one video onto each requested channel, by hand.
 
 Each channel is judged in request order: duplicate, availability, filters, then a slot.
-`force` overrides filters, schedule and availability; only `allow_duplicate` overrides
-duplicate prevention. Every outcome, rejection included, is a decision written in the same
-transaction as the distribution it describes.
+`force` overrides filters, schedule, availability and quota pools (the next-free-slot search
+still passes over full quota windows; an explicit slot in one is overdrawn, and said so);
+only `allow_duplicate` overrides duplicate prevention. Every outcome, rejection included, is
+a decision written in the same transaction as the distribution it describes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from server.usecases import lookups
 from server.usecases.availability import channel_blockers, video_blockers
 from server.usecases.domain_values import channel_to_domain, transformation_json, video_to_domain
 from server.usecases.lifecycle import new_distribution
+from server.usecases.quotas import QuotaGate, gate_for
 from server.usecases.retry_policy import policy_for
 from server.usecases.slots import (
     SLOT_SEARCH_HORIZON,
@@ -42,6 +44,7 @@ class Outcome(StrEnum):
     REJECTED_DUPLICATE = "REJECTED_DUPLICATE"
     REJECTED_UNAVAILABLE = "REJECTED_UNAVAILABLE"
     REJECTED_NO_SLOT = "REJECTED_NO_SLOT"
+    REJECTED_QUOTA = "REJECTED_QUOTA"
 
 
 @dataclass(frozen=True)
@@ -181,17 +184,26 @@ def _judge(
                 Outcome.REJECTED_FILTER, text, "FILTER", failed_filters=match.failed_filters
             )
         overrides.append(f"filters: {text}")
-    slot, slot_problem = _slot(repos, channel, schedule, command, now, known)
+    gate = gate_for(repos.quotas, channel.id)
+    slot, slot_problem = _slot(repos, channel, schedule, command, now, known, gate)
     if slot is None:
         return _Verdict(Outcome.REJECTED_NO_SLOT, slot_problem, "NO_SLOT")
     if slot_problem:
         overrides.append(f"schedule: {slot_problem}")
+    # Only an explicit slot can land in a full window: the search passed over them.
+    full = gate.problems(slot) if gate is not None and command.scheduled_at is not None else []
+    text = "; ".join(why for _, why in full)
+    if full and not command.force:
+        return _Verdict(Outcome.REJECTED_QUOTA, f"slot {slot.isoformat()}: {text}", "QUOTA")
+    if full:
+        overrides.append(f"quota: overdrew {text}")
     how = "assigned by hand"
     if overrides:
         how += " (override: " + ", ".join(o.split(":", 1)[0] for o in overrides) + ")"
+    overdrew = "; overdrew quota pool " + ", ".join(pid for pid, _ in full) if full else ""
     return _Verdict(
         Outcome.ASSIGNED,
-        f"{how} to {channel.id} at {slot.isoformat()}",
+        f"{how} to {channel.id} at {slot.isoformat()}{overdrew}",
         "OVERRIDE" if overrides else "MANUAL",
         overrides=overrides,
         duplicate_of=duplicate.id if duplicate is not None else "",
@@ -224,12 +236,18 @@ def _slot(
     command: AssignCommand,
     now: datetime,
     known: TakenWindow | None,
+    gate: QuotaGate | None,
 ) -> tuple[datetime | None, str]:
-    """(slot, note): the slot to use, or None and why not; a note marks an off-schedule slot."""
+    """(slot, note): the slot to use, or None and why not; a note marks an off-schedule slot.
+    The next-free-slot search passes over the slots whose quota window is full."""
     if command.scheduled_at is None:
-        slot = next_free_slot(repos.distributions, channel, schedule, now, known)
+        fits = gate.fits if gate is not None else None
+        slot = next_free_slot(repos.distributions, channel, schedule, now, known, fits)
         if slot is None:
-            return None, f"no free slot on {channel.id} in the next {SLOT_SEARCH_HORIZON.days} days"
+            text = f"no free slot on {channel.id} in the next {SLOT_SEARCH_HORIZON.days} days"
+            if gate is not None:
+                text += " within its quota pools (" + ", ".join(p.id for p in gate.pools) + ")"
+            return None, text
         return slot, ""
     requested = command.scheduled_at.replace(microsecond=0)
     usable, problem = requested_slot(repos.distributions, channel, schedule, requested)

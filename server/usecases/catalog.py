@@ -1,4 +1,5 @@
-"""Catalog: channels and videos (create or replace, read, list) and channel availability."""
+"""Catalog: channels, videos and quota pools (create or replace, read, list) and channel
+availability."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 
 from persistence import models
 from persistence.base import utcnow
-from persistence.enums import DecisionKind, VideoState
+from persistence.enums import DecisionKind, QuotaWindow, VideoState
 from persistence.repositories import Page, Repositories
 from server.usecases import lookups
 from server.usecases.availability import available_now
+from server.usecases.errors import FieldViolation, InvalidArgument, NotFound
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,18 @@ class ChannelSpec:
     timezone: str
     active: bool | None  # None keeps the stored value
     config: dict[str, Any]
+    quota_pool_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuotaPoolSpec:
+    """A quota pool as an operator writes it."""
+
+    id: str
+    display_name: str
+    limit: int
+    window: QuotaWindow
+    timezone: str
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,18 @@ class VideoSpec:
 
 
 def upsert_channel(repos: Repositories, spec: ChannelSpec) -> models.Channel:
-    """Creates or replaces a channel; availability and (when unset) `active` are kept."""
+    """Creates or replaces a channel; availability and (when unset) `active` are kept.
+
+    Every quota pool it names must exist (INVALID_ARGUMENT on channel.quota_pool_ids[i]).
+    """
+    known = repos.quotas.existing_ids(spec.quota_pool_ids) if spec.quota_pool_ids else set()
+    missing = [
+        FieldViolation(f"channel.quota_pool_ids[{i}]", f"quota pool {pool_id!r} does not exist")
+        for i, pool_id in enumerate(spec.quota_pool_ids)
+        if pool_id not in known
+    ]
+    if missing:
+        raise InvalidArgument(missing)
     row = repos.channels.get(spec.id)
     if row is None:
         row = repos.channels.add(models.Channel(id=spec.id, available=True, active=True))
@@ -68,8 +93,36 @@ def upsert_channel(repos: Repositories, spec: ChannelSpec) -> models.Channel:
     if spec.active is not None:
         row.active = spec.active
     row.config = spec.config
+    repos.quotas.set_channel_pools(row, spec.quota_pool_ids)
+    repos.flush()
+    return _with_pools(row)
+
+
+def upsert_quota_pool(repos: Repositories, spec: QuotaPoolSpec) -> models.QuotaPool:
+    """Creates or replaces a quota pool; its exhausted-until (a platform report) is kept.
+    A lower limit applies to new placements: live distributions are never moved by it."""
+    row = repos.quotas.get(spec.id)
+    if row is None:
+        row = repos.quotas.add(models.QuotaPool(id=spec.id))
+    row.display_name = spec.display_name
+    row.limit = spec.limit
+    row.window = spec.window
+    row.timezone = spec.timezone
     repos.flush()
     return row
+
+
+def get_quota_pool(repos: Repositories, pool_id: str) -> models.QuotaPool:
+    """One quota pool."""
+    row = repos.quotas.get(pool_id)
+    if row is None:
+        raise NotFound("quota pool", pool_id, field="id")
+    return row
+
+
+def list_quota_pools(repos: Repositories, after: Sequence[Any] | None, size: int) -> Page[Any]:
+    """Quota pools by id, one page."""
+    return repos.quotas.page(after, size)
 
 
 def set_availability(repos: Repositories, command: SetAvailability) -> models.Channel:
@@ -94,7 +147,7 @@ def set_availability(repos: Repositories, command: SetAvailability) -> models.Ch
         },
     )
     repos.flush()
-    return row
+    return _with_pools(row)
 
 
 def upsert_videos(repos: Repositories, specs: Sequence[VideoSpec]) -> int:
@@ -105,7 +158,7 @@ def upsert_videos(repos: Repositories, specs: Sequence[VideoSpec]) -> int:
 
 def get_channel(repos: Repositories, channel_id: str) -> models.Channel:
     """One channel."""
-    return lookups.channel(repos, channel_id)
+    return _with_pools(lookups.channel(repos, channel_id))
 
 
 def list_channels(repos: Repositories, after: Sequence[Any] | None, size: int) -> Page[Any]:
@@ -121,6 +174,12 @@ def get_video(repos: Repositories, video_id: str) -> models.Video:
 def list_videos(repos: Repositories, after: Sequence[Any] | None, size: int) -> Page[Any]:
     """Videos by id, one page."""
     return repos.videos.page(after, size)
+
+
+def _with_pools(row: models.Channel) -> models.Channel:
+    """`row` with its quota pool links loaded: its response is built after the transaction."""
+    row.quota_links  # noqa: B018 (the load is the point)
+    return row
 
 
 def _video_values(spec: VideoSpec) -> dict[str, Any]:

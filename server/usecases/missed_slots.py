@@ -3,7 +3,8 @@ its slot is handled once, by whichever replica gets there first, as the channel'
 MissedSlotPolicy says:
 
 - REPLAN (default): moved to the channel's next free slot from now (or from the end of its
-  outage), decision MISSED_SLOT_REPLANNED; with no free slot in the search horizon, cancelled;
+  outage) whose quota windows have room, decision MISSED_SLOT_REPLANNED; with no such slot in
+  the search horizon, cancelled;
 - CANCEL: cancelled, decision MISSED_SLOT_CANCELLED;
 - PUBLISH_LATE: kept at its slot and released late (next_attempt_at), decision
   MISSED_SLOT_LATE: each late publication of a channel one slot interval of its schedule
@@ -30,6 +31,7 @@ from persistence.repositories import Repositories
 from server.usecases.availability import available_now
 from server.usecases.domain_values import schedule_of
 from server.usecases.lifecycle import Event, apply
+from server.usecases.quotas import gate_for
 from server.usecases.retry_policy import stored_duration
 from server.usecases.slots import SLOT_SEARCH_HORIZON, next_free_slot
 
@@ -131,7 +133,12 @@ def handle(
                 details={**details, "code": "MISSED_SLOT_LATE", "release": release.isoformat()},
             )
         else:
-            slot = next_free_slot(repos.distributions, channel, schedule_of(channel), back)
+            # The move must not overdraw a quota pool: full windows are passed over, and the
+            # distribution itself (still at its old slot) is not counted.
+            gate = gate_for(repos.quotas, channel.id, exclude=row.id)
+            fits = gate.fits if gate is not None else None
+            schedule = schedule_of(channel)
+            slot = next_free_slot(repos.distributions, channel, schedule, back, fits=fits)
             if slot is None:
                 reason = f"missed its slot {missed_at.isoformat()}; no free slot within "
                 _cancel(repos, row, reason + f"{SLOT_SEARCH_HORIZON.days} days", actor, details)

@@ -16,8 +16,9 @@ from persistence.base import utcnow
 from persistence.enums import DecisionKind, DistributionState
 from persistence.repositories import Repositories
 from server.usecases import lookups, missed_slots
-from server.usecases.errors import FailedPrecondition
+from server.usecases.errors import FailedPrecondition, InvalidArgument
 from server.usecases.lifecycle import Event, apply
+from server.usecases.quotas import describe, reset_of
 from server.usecases.retry_policy import policy_for
 
 
@@ -64,11 +65,13 @@ class Published:
 
 @dataclass(frozen=True)
 class Failed:
-    """The upload failed; `channel_unavailable` says the platform or account is down."""
+    """The upload failed; `channel_unavailable` says the platform or account is down,
+    `quota_pool_id` that the platform refused for the quota of that pool."""
 
     error: str
     retryable: bool
     channel_unavailable: bool
+    quota_pool_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,9 @@ def _failed(
     worker: str,
     now: datetime,
 ) -> None:
+    if outcome.quota_pool_id:
+        _quota_exhausted(repos, row, outcome, worker, now)
+        return
     row.last_error = outcome.error
     row.lease_expires_at = None
     row.unconfirmed = False
@@ -308,6 +314,47 @@ def _failed(
         reason=f"{why}: {outcome.error}",
         actor=worker,
         details={"code": code, "error": outcome.error, "attempts": row.attempts},
+    )
+
+
+def _quota_exhausted(
+    repos: Repositories, row: models.Distribution, outcome: Failed, worker: str, now: datetime
+) -> None:
+    """The platform refused for a pool's quota: the pool is full until its window resets, the
+    attempt is not charged, and the distribution waits until then (so does every due
+    publication of the pool's channels: the lease query holds them)."""
+    field = "failed.quota_pool_id"
+    pool = repos.quotas.lock(outcome.quota_pool_id)
+    if pool is None:
+        raise InvalidArgument.one(field, f"quota pool {outcome.quota_pool_id!r} does not exist")
+    names = [p.id for p in repos.quotas.pools_of(row.channel_id)]
+    if pool.id not in names:
+        raise FailedPrecondition(
+            f"{field}: channel {row.channel_id} does not count against quota pool {pool.id!r} "
+            f"(its quota_pool_ids: {names}); the report changed nothing",
+            metadata={"field": field, "channel_id": row.channel_id},
+        )
+    reset = reset_of(repos.quotas, pool, now, exclude=row.id)
+    if pool.exhausted_until is None or pool.exhausted_until < reset:
+        pool.exhausted_until = reset
+    row.last_error = outcome.error
+    row.lease_expires_at = None
+    row.unconfirmed = False
+    apply(row, Event.RETRY_LATER)
+    row.next_attempt_at = pool.exhausted_until
+    repos.decisions.record_for(
+        row,
+        DecisionKind.QUOTA_EXHAUSTED,
+        reason=f"quota pool {describe(pool)} exhausted ({outcome.error}); waits until "
+        f"{pool.exhausted_until.isoformat()}, attempt not charged",
+        actor=worker,
+        details={
+            "code": "QUOTA_EXHAUSTED",
+            "pool_id": pool.id,
+            "error": outcome.error,
+            "attempts": row.attempts,
+            "until": pool.exhausted_until.isoformat(),
+        },
     )
 
 

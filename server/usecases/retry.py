@@ -12,6 +12,7 @@ from persistence.enums import DecisionKind
 from persistence.repositories import Repositories
 from server.usecases.domain_values import schedule_of
 from server.usecases.lifecycle import Event, allowed, apply
+from server.usecases.quotas import gate_for
 from server.usecases.slots import next_free_slot
 
 
@@ -57,9 +58,9 @@ def _retry_one(
 ) -> str:
     """Requeues one FAILED distribution; returns why not, or '' when done.
 
-    Slot rule: it keeps its own slot when that instant is still free, so a past slot makes it
-    due at once; when another live distribution took the instant, it moves to the channel's
-    next free slot.
+    Slot rule: it keeps its own slot when that instant is still free and its quota windows
+    have room, so a past slot makes it due at once; otherwise it moves to the channel's next
+    free slot that fits its quota pools.
     """
     if not allowed(row.state, Event.OPERATOR_RETRY):
         return f"state is {row.state}, not FAILED"
@@ -74,10 +75,14 @@ def _retry_one(
     channel = repos.channels.get(row.channel_id)
     slot_taken = repos.distributions.slot_holder(row.channel_id, row.scheduled_at)
     old_slot = row.scheduled_at
-    if slot_taken is not None and channel is not None:
-        slot = next_free_slot(repos.distributions, channel, schedule_of(channel), now)
+    gate = gate_for(repos.quotas, row.channel_id, exclude=row.id) if channel else None
+    quota_full = gate is not None and slot_taken is None and not gate.fits(old_slot)
+    if (slot_taken is not None or quota_full) and channel is not None:
+        fits = gate.fits if gate is not None else None
+        slot = next_free_slot(repos.distributions, channel, schedule_of(channel), now, fits=fits)
         if slot is None:
-            return "its slot was taken and the channel has no free slot"
+            why = "its quota window is full" if quota_full else "its slot was taken"
+            return f"{why} and the channel has no free slot"
         row.scheduled_at = slot
     if command.reset_attempts:
         row.attempts = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,8 +35,10 @@ def next_free_slot(
     schedule: d.PostingSchedule,
     now: datetime,
     known: TakenWindow | None = None,
+    fits: Callable[[datetime], bool] | None = None,
 ) -> datetime | None:
-    """The channel's first slot of `schedule` after `now` that no live distribution holds.
+    """The channel's first slot of `schedule` after `now` that no live distribution holds
+    (and, with `fits`, that fits: `quotas.QuotaGate.fits` passes over full quota windows).
 
     Nearest days first: the taken instants are read in growing windows (usually one, `known`
     when the caller read it already) until a free slot turns up, instead of resolving and
@@ -49,7 +51,7 @@ def next_free_slot(
         return distributions.taken_times(channel.id, lo, hi)
 
     return free_slot.first_free_slot(
-        schedule, channel.timezone, now, now + SLOT_SEARCH_HORIZON, taken_between
+        schedule, channel.timezone, now, now + SLOT_SEARCH_HORIZON, taken_between, fits
     )
 
 

@@ -113,3 +113,49 @@ def test_day_slots_are_the_local_date_s_instants() -> None:
     got = day_slots(_hourly(), "Europe/Berlin", day)
     assert len(got) == 23
     assert got[0] == datetime(2024, 3, 30, 23, 0, tzinfo=UTC)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(taken_cases(), st.sets(st.integers(0, 23), max_size=24), st.integers(0, 6))
+def test_first_free_slot_passes_over_the_slots_that_do_not_fit(
+    case: tuple[str, PostingSchedule, datetime, datetime, list[datetime]],
+    full_hours: set[int],
+    full_weekday: int,
+) -> None:
+    """With `fits` (a quota window that is full), the answer is the first free slot of the
+    full horizon that fits, and `fits` is asked about free slots only."""
+    zone, schedule, start, end, taken = case
+
+    def fits(t: datetime) -> bool:
+        asked.append(t)
+        return t.hour not in full_hours and t.weekday() != full_weekday
+
+    asked: list[datetime] = []
+    got = first_free_slot(schedule, zone, start, end, _Recorder(taken), fits)
+    counted = [t for t in taken if start - TAKEN_MARGIN <= t < end + TAKEN_MARGIN]
+    free = free_slots(
+        slot_times(schedule, zone, start, end), counted, zone, schedule.max_posts_per_day
+    )
+    if schedule.max_posts_per_day == 0:
+        expected = next((t for t in free if fits(t)), None)
+        assert got == expected
+    else:
+        # Under a daily cap, a day's places are its first free slots: a later one that fits
+        # is no place of that day.
+        assert got is None or got in free
+    assert all(t not in set(taken) for t in asked)
+    assert got is None or (got.hour not in full_hours and got.weekday() != full_weekday)
+
+
+def test_a_full_quota_window_moves_the_slot_to_the_next_day() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    full_day = start.date()
+    got = first_free_slot(
+        _hourly(),
+        "UTC",
+        start,
+        start + timedelta(days=3),
+        _Recorder([]),
+        lambda t: t.date() != full_day,
+    )
+    assert got == datetime(2024, 1, 2, tzinfo=UTC)
