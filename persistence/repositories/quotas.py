@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from persistence import models
-from persistence.enums import QUOTA_STATES, QuotaWindow
+from persistence.enums import QUOTA_STATES, DistributionState, QuotaWindow
 from persistence.repositories.keyset import Page, keyset_page
 
 D = models.Distribution
@@ -132,13 +132,18 @@ class QuotaRepository:
         ).all()
 
     def live_times(
-        self, pool_id: str, start: datetime, end: datetime, exclude: str | None = None
+        self,
+        pool_id: str,
+        start: datetime,
+        end: datetime,
+        exclude: str | None = None,
+        states: Sequence[DistributionState] = QUOTA_STATES,
     ) -> list[datetime]:
-        """scheduled_at of the live distributions of the pool's channels in [start, end),
-        sorted; `exclude` leaves one distribution out (the one being moved)."""
+        """scheduled_at of the live distributions (of `states`) of the pool's channels in
+        [start, end), sorted; `exclude` leaves one distribution out (the one being moved)."""
         query = select(D.scheduled_at).where(
             D.channel_id.in_(_members(pool_id)),
-            D.state.in_(QUOTA_STATES),
+            D.state.in_(list(states)),
             D.scheduled_at >= start,
             D.scheduled_at < end,
         )

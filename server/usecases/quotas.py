@@ -12,7 +12,11 @@ from datetime import datetime
 
 from allocator import quota_windows as qw
 from persistence import models
+from persistence.enums import DistributionState
 from persistence.repositories import QuotaRepository
+
+#: The states whose publications used (or are using) the platform's quota.
+_UPLOADED = (DistributionState.PUBLISHED, DistributionState.PUBLISHING)
 
 
 def describe(pool: models.QuotaPool) -> str:
@@ -84,8 +88,15 @@ def gate_for(
 def reset_of(
     quotas: QuotaRepository, pool: models.QuotaPool, now: datetime, exclude: str
 ) -> datetime:
-    """When the pool, reported full at `now`, has room again (`quota_windows.reset_after`);
-    the refused distribution `exclude` used no quota and is not counted."""
+    """When the pool, reported full at `now`, has room again (`quota_windows.reset_after`).
+
+    A rolling window counts what used the platform's quota: the uploads made or under way
+    (PUBLISHED, PUBLISHING), not the refused distribution `exclude` nor what waits its turn.
+    """
     kind, tz = str(pool.window), pool.timezone or "UTC"
-    times = quotas.live_times(pool.id, now - qw.DAY, now, exclude) if kind == qw.ROLLING_24H else []
+    times = (
+        quotas.live_times(pool.id, now - qw.DAY, now, exclude, _UPLOADED)
+        if kind == qw.ROLLING_24H
+        else []
+    )
     return qw.reset_after(kind, tz, pool.limit, times, now)

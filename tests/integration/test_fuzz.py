@@ -115,6 +115,12 @@ BASES: dict[str, tuple[Builder, bool]] = {
         ),
         False,
     ),
+    "UpsertQuotaPool": (lambda w: svc.UpsertQuotaPoolRequest(pool=w.pool), False),
+    "GetQuotaPool": (lambda w: svc.GetQuotaPoolRequest(id=w.pool.id), False),
+    "ListQuotaPools": (
+        lambda w: svc.ListQuotaPoolsRequest(page_size=10, page_token=w.pool_token),
+        False,
+    ),
     "UpsertVideos": (lambda w: svc.UpsertVideosRequest(videos=[w.video]), False),
     "GetVideo": (lambda w: svc.GetVideoRequest(id=w.video.id), False),
     "ListVideos": (

@@ -721,7 +721,19 @@ class World:
         self.tag = tag
         self._count = 0
         self.now = datetime.now(UTC).replace(microsecond=0)
+        # A roomy pool the full channel counts against, so that quota checks run on every
+        # Assign, and a second one, so that ListQuotaPools has a next page.
+        self.pool = pb.QuotaPool(
+            id=f"fzq-{tag}",
+            display_name="Fuzz pool",
+            limit=100_000,
+            window=pb.QUOTA_WINDOW_CALENDAR_DAY,
+            timezone="America/Los_Angeles",
+        )
+        for quota_pool in (self.pool, pb.QuotaPool(id=f"fzq2-{tag}", limit=1, window=2)):
+            self.stub.UpsertQuotaPool(svc.UpsertQuotaPoolRequest(pool=quota_pool))
         self.channel = full_channel(f"fz-{tag}")
+        self.channel.quota_pool_ids.append(self.pool.id)
         self.plain = factories.channel(f"fz2-{tag}")
         self.video = full_video(f"fzv-{tag}")
         factories.setup(self.stub, [self.channel, self.plain], [self.video])
@@ -741,9 +753,14 @@ class World:
             svc.ListChannelsRequest(page_size=1)
         ).next_page_token
         self.video_token = self.stub.ListVideos(svc.ListVideosRequest(page_size=1)).next_page_token
+        self.pool_token = self.stub.ListQuotaPools(
+            svc.ListQuotaPoolsRequest(page_size=1)
+        ).next_page_token
 
     def restore(self) -> None:
-        """Writes the valid channels (active, available) and video back over any mutation."""
+        """Writes the valid pool, channels (active, available) and video back over any
+        mutation."""
+        self.stub.UpsertQuotaPool(svc.UpsertQuotaPoolRequest(pool=self.pool))
         for c in (self.channel, self.plain):
             valid = pb.Channel()
             valid.CopyFrom(c)
