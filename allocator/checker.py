@@ -7,6 +7,8 @@
 * a video takes at most `video_capacity` channels, each (video, channel) and each
   (source group, channel) at most once, and every slot lies in the video's window;
 * with min_hours_between, the slots of one video (with its pins) are that far apart;
+* no quota window takes more than its capacity, no video more channels of a platform than
+  its cap row allows;
 * objective and filled are the sums they claim;
 * the dual certificate, evaluated over ALL candidates, bounds the objective as reported; an
   OPTIMAL plan's bound equals its objective.
@@ -22,6 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocator.limits import (
+    channel_min_extra,
+    limit_row_value,
+    slot_extra,
+    vp_dual,
+    window_use,
+)
 from allocator.problem import (
     OPEN_END,
     OPEN_START,
@@ -91,6 +100,14 @@ def check_plan(problem: AllocationProblem, plan: Plan) -> CheckReport:
     if np.any(outside):
         raise PlanCheckError("window", f"video {vid[outside][0]} outside its window")
     _check_spacing(p, vid, t)
+    over = np.flatnonzero(window_use(p, slot) > p.window_capacity)
+    if len(over):
+        raise PlanCheckError("quota window", f"window {over[0]} over its capacity")
+    rows = p.cand_vp[cand]
+    per_row = np.bincount(rows[rows >= 0], minlength=len(p.vp_video))
+    over = np.flatnonzero(per_row > p.vp_capacity)
+    if len(over):
+        raise PlanCheckError("platform cap", f"video {p.vp_video[over[0]]} over its platform cap")
     objective = int(p.cand_score[cand].sum())
     if objective != plan.objective:
         raise PlanCheckError("objective", f"plan says {plan.objective}, recomputed {objective}")
@@ -176,7 +193,24 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
     for name, (arr, size) in shapes.items():
         if len(arr) != size:
             raise PlanCheckError("certificate", f"{name} has {len(arr)} duals, needs {size}")
-    for name in ("video", "channel", "cday", "slot", "group_value", "spacing_value"):
+    for name, size in (
+        ("window", len(p.window_capacity)),
+        ("part", p.num_parts),
+        ("video_platform", len(p.vp_video)),
+    ):
+        if len(getattr(cert, name)) not in (0, size):
+            raise PlanCheckError("certificate", f"{name} has {len(getattr(cert, name))} duals")
+    for name in (
+        "video",
+        "channel",
+        "cday",
+        "slot",
+        "group_value",
+        "spacing_value",
+        "window",
+        "part",
+        "video_platform",
+    ):
         arr = getattr(cert, name)
         if len(arr) and int(np.min(arr)) < 0:
             raise PlanCheckError("certificate", f"negative {name} dual")
@@ -191,10 +225,11 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
         + int(cert.slot.sum())
         + int(np.sum(cert.group_value))
         + int(np.sum(cert.spacing_value))
+        + limit_row_value(p, cert)
     )
     vid = p.cand_video.astype(np.int64)
     ch = p.cand_channel.astype(np.int64)
-    base = cert.video[vid] + cert.channel[ch]
+    base = cert.video[vid] + cert.channel[ch] + vp_dual(p, cert, np.arange(p.num_candidates))
     if len(gk):
         key = p.video_source[vid].astype(np.int64) * cmax + ch
         pos = np.minimum(np.searchsorted(gk, key), len(gk) - 1)
@@ -226,7 +261,10 @@ def _entry_prices(p: AllocationProblem, cert: DualCertificate, wanted: np.ndarra
         first_t = last_t = np.zeros(n, np.int64)
     covers = (c_hi > c_lo) & (ws <= first_t) & (we > last_t)
     timed = cert.timed_video[vid]
-    out = np.where(covers & ~timed, 0, -1).astype(np.int64)
+    # Quota windows and parts price every slot (0 without them); a candidate that may use
+    # any slot of its channel enters at the channel's cheapest.
+    extra = slot_extra(p, cert)
+    out = np.where(covers & ~timed, channel_min_extra(p, extra)[ch], -1).astype(np.int64)
     todo = np.flatnonzero(~(covers & ~timed) & (c_hi > c_lo) & wanted)
     if len(todo) == 0:
         return out
@@ -244,7 +282,7 @@ def _entry_prices(p: AllocationProblem, cert: DualCertificate, wanted: np.ndarra
         t = p.slot_time[slot]
         allowed = (t >= ws[sel][owner]) & (t < we[sel][owner])
         tim = timed[sel][owner]
-        price = cert.cday[p.slot_cday[slot]] + cert.slot[slot]
+        price = cert.cday[p.slot_cday[slot]] + cert.slot[slot] + extra[slot]
         if p.spacing_seconds > 0:
             allowed &= ~(tim & _near_pin(p, v_o, t))
             price = price + np.where(tim, _spacing(p, cert, v_o, t), 0)

@@ -42,7 +42,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from allocator.lp import useful_columns
-from allocator.model_matrix import SLOT, ModelMatrix, hint_from_assignment, restrict
+from allocator.model_matrix import DAY, PART, SLOT, ModelMatrix, hint_from_assignment, restrict
 from allocator.problem import (
     AllocationProblem,
     BoolArray,
@@ -329,7 +329,15 @@ def _decode(
     slots = np.full(len(cand), -1, np.int64)
     slots[timed] = matrix.col_where[on][timed]
     rest = np.flatnonzero(~timed)
-    slots[rest] = assign_slots(p, cand[rest], taken=slots[timed])
+    part = np.full(len(on), -1, np.int64)
+    if p.num_parts:
+        kind, where = matrix.col_kind[on], matrix.col_where[on]
+        part = np.where(kind == PART, where, part)
+        part = np.where(
+            kind == DAY, p.slot_part[p.cday_slot_ptr[np.where(kind == DAY, where, 0)]], part
+        )
+        part = np.where(kind == SLOT, p.slot_part[np.where(kind == SLOT, where, 0)], part)
+    slots[rest] = assign_slots(p, cand[rest], taken=slots[timed], part=part[rest])
     return cand, slots
 
 

@@ -30,6 +30,17 @@ _DIGEST_ARRAYS: tuple[tuple[str, str], ...] = (
     ("pin_channel", "<i4"),
     ("pin_time", "<i8"),
 )
+# Quota windows and platform caps: written only when present, so that the digests of problems
+# without them stay what they were.
+_LIMIT_ARRAYS: tuple[tuple[str, str], ...] = (
+    ("window_capacity", "<i8"),
+    ("window_slot_ptr", "<i8"),
+    ("window_slots", "<i8"),
+    ("channel_platform", "<i4"),
+    ("vp_video", "<i4"),
+    ("vp_platform", "<i4"),
+    ("vp_capacity", "<i4"),
+)
 _DIGEST_VERSION = b"vdist.allocator.AllocationProblem/1"
 
 
@@ -37,7 +48,8 @@ def problem_digest(problem: AllocationProblem) -> str:
     """SHA-256 (hex) of every input of `problem` that can change its plan.
 
     Covers the mode, num_channels, min_hours_between and every array (candidates, scores,
-    capacities, sources, windows, slots, days, pins), in their order (indices are the
+    capacities, sources, windows, slots, days, pins, quota windows and platform caps when
+    there are any), in their order (indices are the
     tie-breaks). Not time_limit_seconds and num_workers: run settings, not inputs (for the
     same time limit the plan does not depend on num_workers; see `allocator.solve`).
 
@@ -53,7 +65,8 @@ def problem_digest(problem: AllocationProblem) -> str:
         ("min_hours_between", str(int(problem.min_hours_between))),
     ):
         h.update(f"{name}={value}\0".encode())
-    for name, dtype in _DIGEST_ARRAYS:
+    limits = len(problem.window_capacity) > 0 or len(problem.vp_video) > 0
+    for name, dtype in _DIGEST_ARRAYS + (_LIMIT_ARRAYS if limits else ()):
         values = np.ascontiguousarray(getattr(problem, name), dtype=np.dtype(dtype))
         h.update(f"{name}:{dtype}:{len(values)}\0".encode())
         h.update(values.tobytes())

@@ -51,6 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from allocator.entries import window_entries
+from allocator.limits import windows_exact
 from allocator.problem import AllocationProblem, DualCertificate, Int64Array, Mode
 
 
@@ -63,6 +65,7 @@ class FlowResult:
     """The flow optimum over a set of candidates and its dual certificate."""
 
     chosen: Int64Array  # candidate indices (into the problem) with flow 1
+    chosen_part: Int64Array  # the part each chosen candidate enters (-1: its channel has none)
     objective: int  # total score of `chosen`
     filled: int
     weighted: int  # sum of fill_weight + score over `chosen`
@@ -83,65 +86,6 @@ def fill_weight(problem: AllocationProblem) -> int:
     # A plan with one more assignment must beat any score difference, and the certified fill
     # bound floor(B / (M - max|score|)) must separate fills: (2F + 1) * max|score| < M.
     return 1 + 2 * (max_fill + 1) * int(np.abs(problem.cand_score).max())
-
-
-def expand_ranges(starts: Int64Array, ends: Int64Array) -> tuple[Int64Array, Int64Array]:
-    """(owner, value) for every value in every [starts[i], ends[i]): concatenated aranges."""
-    lens = np.maximum(ends - starts, 0)
-    owner = np.repeat(np.arange(len(starts), dtype=np.int64), lens)
-    offsets = np.cumsum(lens) - lens
-    value = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(offsets - starts, lens)
-    return owner, value
-
-
-def window_parts(
-    problem: AllocationProblem, lo: Int64Array, hi: Int64Array
-) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]:
-    """Split slot windows [lo, hi) (one channel each) into whole days and partial-day slots.
-
-    Returns (day_lo, day_hi, head_lo, head_hi, tail_lo, tail_hi): the channel-days
-    [day_lo, day_hi) lie wholly inside the window; the slots [head_lo, head_hi) and
-    [tail_lo, tail_hi) are those of the days the window only partly covers. Empty windows
-    give empty ranges.
-    """
-    ptr = problem.cday_slot_ptr
-    n = len(lo)
-    if problem.num_slots == 0 or n == 0:
-        z = np.zeros(n, np.int64)
-        return z, z, z, z, z, z
-    cday = problem.slot_cday
-    nonempty = hi > lo
-    lo_c = np.where(nonempty, lo, 0)
-    hi_c = np.where(nonempty, hi, 1)
-    d_lo = cday[lo_c]
-    d_hi = cday[hi_c - 1]
-    first_full = np.where(ptr[d_lo] == lo_c, d_lo, d_lo + 1)
-    last_full = np.where(ptr[d_hi + 1] == hi_c, d_hi, d_hi - 1)  # inclusive
-    has_full = nonempty & (first_full <= last_full)
-    day_lo = np.where(has_full, first_full, 0)
-    day_hi = np.where(has_full, last_full + 1, 0)
-    head_hi = np.where(has_full, ptr[day_lo], hi_c)
-    tail_lo = np.where(has_full, ptr[day_hi], hi_c)
-    zero = np.zeros(n, np.int64)
-    return (
-        day_lo,
-        day_hi,
-        np.where(nonempty, lo_c, zero),
-        np.where(nonempty, head_hi, zero),
-        np.where(nonempty, tail_lo, zero),
-        np.where(nonempty, hi_c, zero),
-    )
-
-
-def window_entries(
-    problem: AllocationProblem, lo: Int64Array, hi: Int64Array
-) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array]:
-    """(owner, cday) of the whole-day entries and (owner, slot) of the slot entries."""
-    day_lo, day_hi, h_lo, h_hi, t_lo, t_hi = window_parts(problem, lo, hi)
-    day_owner, day = expand_ranges(day_lo, day_hi)
-    o1, s1 = expand_ranges(h_lo, h_hi)
-    o2, s2 = expand_ranges(t_lo, t_hi)
-    return day_owner, day, np.concatenate([o1, o2]), np.concatenate([s1, s2])
 
 
 class _Arcs:
@@ -238,35 +182,71 @@ def solve_flow(
         gw_idx = np.flatnonzero(~g_free)
         base_go = nxt
         nxt += len(gw_idx)
+    # Quota windows and platform caps (`allocator.limits`): parts, windows, (video, platform).
+    rows = p.cand_vp[cand]
+    vp_rows = np.unique(rows[usable & (rows >= 0)])
+    base_vp = nxt
+    nxt += len(vp_rows)
+    win_ids = np.unique(p.part_window[p.part_window >= 0])
+    base_p = nxt
+    base_win = base_p + p.num_parts
+    nxt = base_win + len(win_ids)
     n_nodes = nxt
 
     arcs = _Arcs()
     supply = int(np.minimum(p.video_capacity, np.bincount(vid[usable], minlength=V)).sum()) + 1
     arcs.add(np.full(V, SRC), base_v + np.arange(V), p.video_capacity.astype(np.int64), 0)
-    a_root = arcs.add(base_r + np.arange(C), np.full(C, SINK), p.channel_free, 0)
-    day_channel = p.slot_channel[p.cday_slot_ptr[:-1]].astype(np.int64)
-    a_day = arcs.add(base_d + np.arange(D), base_r + day_channel, p.cday_free, 0)
+    a_vp = arcs.add(
+        base_v + p.vp_video[vp_rows].astype(np.int64),
+        base_vp + np.arange(len(vp_rows)),
+        p.vp_capacity[vp_rows],
+        0,
+    )
+    # A channel that meets a quota window enters its parts instead of the sink directly.
+    parted = np.zeros(C, bool)
+    parted[p.part_channel] = True
+    plain = np.flatnonzero(~parted)
+    a_root = arcs.add(base_r + plain, np.full(len(plain), SINK), p.channel_free[plain], 0)
+    a_rp = arcs.add(base_r + p.part_channel, base_p + np.arange(p.num_parts), supply + 1, 0)
+    part_head = np.full(p.num_parts, SINK, np.int64)
+    in_win = p.part_window >= 0
+    part_head[in_win] = base_win + np.searchsorted(win_ids, p.part_window[in_win])
+    a_part = arcs.add(base_p + np.arange(p.num_parts), part_head, p.part_free, 0)
+    a_win = arcs.add(
+        base_win + np.arange(len(win_ids)),
+        np.full(len(win_ids), SINK),
+        p.window_capacity[win_ids],
+        0,
+    )
+    day_first = p.cday_slot_ptr[:-1]
+    day_head = base_r + p.slot_channel[day_first].astype(np.int64)
+    day_part = p.slot_part[day_first] if D else np.zeros(0, np.int64)
+    day_head[day_part >= 0] = base_p + day_part[day_part >= 0]
+    a_day = arcs.add(base_d + np.arange(D), day_head, p.cday_free, 0)
     a_slot = arcs.add(base_s + np.arange(S), base_d + p.slot_cday, 1, 0)
     arcs.add(np.array([SRC]), np.array([SINK]), supply + 1, 0)
-    # Candidate arcs.
+    # Candidate arcs, from the video or from its (video, platform) node.
     head = base_r + ch
     head[windowed] = base_w + np.arange(len(w_idx))
     if n_groups:
         head[grouped] = base_g + group_of[grouped]
+    tail = base_v + vid
+    capped = usable & (rows >= 0)
+    tail[capped] = base_vp + np.searchsorted(vp_rows, rows[capped])
     c_idx = np.flatnonzero(usable)
-    a_cand = arcs.add(base_v + vid[c_idx], head[c_idx], 1, -weight[c_idx])
+    a_cand = arcs.add(tail[c_idx], head[c_idx], 1, -weight[c_idx])
     # Entries of windowed candidates.
-    d_own, d_day, s_own, s_slot = window_entries(p, lo[w_idx], hi[w_idx])
-    arcs.add(base_w + d_own, base_d + d_day, 2, 0)
-    arcs.add(base_w + s_own, base_s + s_slot, 2, 0)
+    entries = [window_entries(p, lo[w_idx], hi[w_idx])]
+    a_entry = [arcs.add(base_w + entries[0][0], base_d + entries[0][1], 2, 0)]
+    a_entry.append(arcs.add(base_w + entries[0][2], base_s + entries[0][3], 2, 0))
     a_group = 0
     if n_groups:
         g_head = base_r + g_ch
         g_head[gw_idx] = base_go + np.arange(len(gw_idx))
         a_group = arcs.add(base_g + np.arange(n_groups), g_head, 1, 0)
-        d_own, d_day, s_own, s_slot = window_entries(p, g_lo[gw_idx], g_hi[gw_idx])
-        arcs.add(base_go + d_own, base_d + d_day, 2, 0)
-        arcs.add(base_go + s_own, base_s + s_slot, 2, 0)
+        entries.append(window_entries(p, g_lo[gw_idx], g_hi[gw_idx]))
+        a_entry.append(arcs.add(base_go + entries[1][0], base_d + entries[1][1], 2, 0))
+        a_entry.append(arcs.add(base_go + entries[1][2], base_s + entries[1][3], 2, 0))
 
     tails, heads, caps, costs = arcs.arrays()
     smcf = min_cost_flow.SimpleMinCostFlow()
@@ -297,23 +277,55 @@ def solve_flow(
     chosen = cand[c_idx[cand_flow > 0]]
     score_sum = int(p.cand_score[chosen].sum())
     gkeys = gk_u[g_cnt >= 2] if n_groups else np.zeros(0, np.int64)
+    channel_dual = np.zeros(C, np.int64)
+    channel_dual[plain] = arc_dual(a_root, len(plain))
+    window_dual = np.zeros(len(p.window_capacity), np.int64)
+    window_dual[win_ids] = arc_dual(a_win, len(win_ids))
+    vp_dual = np.zeros(len(p.vp_video), np.int64)
+    vp_dual[vp_rows] = arc_dual(a_vp, len(vp_rows))
     duals = DualCertificate(
         denominator=1,
         fill_weight=big_m,
         video=arc_dual(0, V),
-        channel=arc_dual(a_root, C),
+        channel=channel_dual,
         cday=arc_dual(a_day, D),
         slot=arc_dual(a_slot, S),
         group_key=gkeys,
         group_value=arc_dual(a_group, n_groups) if n_groups else np.zeros(0, np.int64),
         timed_video=np.zeros(V, bool),
+        window=window_dual if p.has_limits else np.zeros(0, np.int64),
+        part=arc_dual(a_part, p.num_parts),
+        video_platform=vp_dual if p.has_limits else np.zeros(0, np.int64),
     )
+    part_of = np.full(len(cand), -1, np.int64)
+    if p.num_parts:
+        # Each chosen candidate's part, read off the flow: windowed ones (and windowed
+        # groups) by the entry that carries their unit, the rest by the root's part arcs.
+        owners = [np.full(len(w_idx), -1, np.int64), np.full(n_groups, -1, np.int64)]
+        owner_ids = [np.arange(len(w_idx)), gw_idx if n_groups else np.zeros(0, np.int64)]
+        for k, (d_own, d_day, s_own, s_slot) in enumerate(entries):
+            for a, own, part in (
+                (a_entry[2 * k], d_own, p.slot_part[p.cday_slot_ptr[d_day]]),
+                (a_entry[2 * k + 1], s_own, p.slot_part[s_slot]),
+            ):
+                used = flows[a : a + len(own)] > 0
+                owners[k][owner_ids[k][own[used]]] = part[used]
+        part_of[w_idx] = owners[0]
+        if n_groups:
+            part_of[grouped] = owners[1][group_of[grouped]]
+        picked = c_idx[cand_flow > 0]
+        at_root = picked[(part_of[picked] < 0) & parted[ch[picked]]]
+        at_root = at_root[np.argsort(ch[at_root], kind="stable")]
+        root_flow = flows[a_rp : a_rp + p.num_parts]
+        part_of[at_root] = np.repeat(np.arange(p.num_parts), root_flow)
+    order = np.argsort(chosen, kind="stable")
     return FlowResult(
-        chosen=np.sort(chosen),
+        chosen=chosen[order],
+        chosen_part=part_of[c_idx[cand_flow > 0]][order],
         objective=score_sum,
         filled=len(chosen),
         weighted=score_sum + big_m * len(chosen),
-        exact=exact,
+        exact=exact and windows_exact(p),
         duals=duals,
         seconds=time.perf_counter() - t0,
         potentials_seconds=pot_s,

@@ -2,7 +2,8 @@
 
 Videos in arrival (index) order; each takes its best-scoring channels, in score order, that
 still have a free slot in its window (the earliest such slot), until it has its `k` channels.
-Same-source and min_hours_between rules are respected. No bound: its plans carry none.
+Same-source, min_hours_between, quota window and platform cap rules are respected. No
+bound: its plans carry none.
 
 `place_in_order` is the same placement for a given list of candidates (used to turn a
 relaxation's choice into a feasible starting point when spacing breaks the flow).
@@ -15,7 +16,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from allocator.problem import AllocationProblem, Plan, SolverStatus
+from allocator.limits import fits_limits, member_window
+from allocator.problem import AllocationProblem, Int64Array, Plan, SolverStatus
 
 _NO_BOUND = int(np.iinfo(np.int64).max)
 _FILL_CHUNK = 65_536
@@ -38,6 +40,15 @@ class _Placer:
                 self.times.setdefault(v, []).append(t)
         self.used_group: set[tuple[int, int]] = set()
         self.uses = np.zeros(p.num_videos, np.int64)
+        # Quota windows left per window, the windows of each slot, platform cap rows left.
+        self.limited = p.has_limits
+        self.window_left = p.window_capacity.tolist()
+        self.windows_of: dict[int, list[int]] = {}
+        if self.limited:
+            for w, s in zip(member_window(p).tolist(), p.window_slots.tolist(), strict=True):
+                self.windows_of.setdefault(s, []).append(w)
+        self.vp_row = p.cand_vp.tolist() if self.limited else []
+        self.vp_left = p.vp_capacity.tolist()
         self.chosen: list[int] = []
         self.slots: list[int] = []
 
@@ -56,6 +67,14 @@ class _Placer:
         t = self.slot_time[s]
         return self.gap <= 0 or all(abs(t - u) >= self.gap for u in self.times.get(v, ()))
 
+    def has_room(self, s: int) -> bool:
+        """Whether every quota window holding slot s has a place left."""
+        return all(self.window_left[w] > 0 for w in self.windows_of.get(s, ()))
+
+    def capped(self, e: int) -> bool:
+        """Whether candidate e's video has no channel of this platform left."""
+        return self.limited and self.vp_row[e] >= 0 and self.vp_left[self.vp_row[e]] <= 0
+
     def place_at(self, e: int, s: int) -> bool:
         """Place candidate e in slot s if every rule allows it."""
         p = self.p
@@ -65,6 +84,8 @@ class _Placer:
         if self.uses[v] >= p.video_capacity[v] or (g, c) in self.used_group:
             return False
         if self.find(s) != s or not (self.lo[e] <= s < self.hi[e]) or not self.spaced(v, s):
+            return False
+        if self.limited and (self.capped(e) or not self.has_room(s)):
             return False
         self._take(e, s, v, c, g)
         return True
@@ -77,6 +98,11 @@ class _Placer:
         self.uses[v] += 1
         if self.gap > 0:
             self.times.setdefault(v, []).append(self.slot_time[s])
+        if self.limited:
+            for w in self.windows_of.get(s, ()):
+                self.window_left[w] -= 1
+            if self.vp_row[e] >= 0:
+                self.vp_left[self.vp_row[e]] -= 1
 
     def try_place(self, e: int) -> bool:
         """Place candidate e in the earliest slot it may use; False when none is left."""
@@ -84,11 +110,14 @@ class _Placer:
         v = int(p.cand_video[e])
         c = int(p.cand_channel[e])
         g = int(p.video_source[v])
-        if self.uses[v] >= p.video_capacity[v] or (g, c) in self.used_group:
+        if self.uses[v] >= p.video_capacity[v] or (g, c) in self.used_group or self.capped(e):
             return False
         times = self.times.get(v, [])
         s, hi = self.find(int(self.lo[e])), int(self.hi[e])
-        while s < hi and self.gap > 0 and any(abs(self.slot_time[s] - t) < self.gap for t in times):
+        while s < hi and (
+            (self.gap > 0 and any(abs(self.slot_time[s] - t) < self.gap for t in times))
+            or (self.limited and not self.has_room(s))
+        ):
             s = self.find(s + 1)
         if s >= hi:
             return False
@@ -188,6 +217,13 @@ def spread_repair(problem: AllocationProblem, chosen: Iterable[int], phase: floa
                 s = min(free, key=lambda s: (abs(placer.slot_time[s] - target), s))
                 placer.place_at(e, s)
                 used[s] = True
+    _fill(placer)
+    return placer.plan(time.perf_counter() - t0)
+
+
+def _fill(placer: _Placer) -> None:
+    """Offer the free slots left to every candidate, in descending score order."""
+    p = placer.p
     order = np.argsort(-p.cand_score, kind="stable")
     open_ch = np.array([not placer.channel_full(c) for c in range(p.num_channels)], bool)
     for start in range(0, len(order), _FILL_CHUNK):
@@ -197,4 +233,21 @@ def spread_repair(problem: AllocationProblem, chosen: Iterable[int], phase: floa
             if placer.try_place(e):
                 c = int(p.cand_channel[e])
                 open_ch[c] = not placer.channel_full(c)
-    return placer.plan(time.perf_counter() - t0)
+
+
+def fit_limits(
+    problem: AllocationProblem, cand: Int64Array, slot: Int64Array
+) -> tuple[Int64Array, Int64Array]:
+    """The assignments made to fit every quota window and platform cap, then refilled.
+
+    Assignments are kept in descending score order while their windows and caps have room
+    (so an over-full window loses its weakest), then the free slots left are offered to every
+    candidate as in `spread_repair`. Assignments that already fit come back unchanged.
+    """
+    if fits_limits(problem, cand, slot):
+        return cand, slot
+    placer = _Placer(problem)
+    for i in np.argsort(-problem.cand_score[cand], kind="stable").tolist():
+        placer.place_at(int(cand[i]), int(slot[i]))
+    _fill(placer)
+    return np.array(placer.chosen, np.int64), np.array(placer.slots, np.int64)

@@ -14,21 +14,28 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from allocator.flow import expand_ranges
+from allocator.entries import expand_ranges
+from allocator.limits import slot_extra, vp_dual
 from allocator.model_matrix import (
     DAY,
+    PART,
     ROW_CANDIDATE,
     ROW_CDAY,
     ROW_CHANNEL,
     ROW_GROUP,
+    ROW_PART,
     ROW_SLOT,
     ROW_SPACING,
     ROW_VIDEO,
+    ROW_VP,
+    ROW_WINDOW,
     SLOT,
     ModelMatrix,
 )
 from allocator.problem import AllocationProblem, BoolArray, DualCertificate, Int64Array
 from allocator.pruning import near_pin, spacing_cover
+
+_NONE = np.zeros(0, np.int64)
 
 LP_DENOMINATOR = 1 << 16
 
@@ -102,6 +109,9 @@ def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int =
         spacing_video=matrix.spacing_video.astype(np.int32),
         spacing_start=matrix.spacing_start,
         spacing_value=scaled[sp_sel],
+        window=pick(ROW_WINDOW, len(p.window_capacity)) if p.has_limits else _NONE,
+        part=pick(ROW_PART, p.num_parts),
+        video_platform=pick(ROW_VP, len(p.vp_video)) if p.has_limits else _NONE,
     )
     # Candidate "<= 1" duals: the candidate row, or the column's upper bound.
     cand_dual = np.zeros(len(matrix.cand), np.int64)
@@ -130,16 +140,25 @@ def column_reduced_costs(
         gkey = p.video_source[vid].astype(np.int64) * max(p.num_channels, 1) + ch
         at = np.minimum(np.searchsorted(duals.group_key, gkey), len(duals.group_key) - 1)
         price = price + np.where(duals.group_key[at] == gkey, duals.group_value[at], 0)
+    price = price + vp_dual(p, duals, cand)
     day = matrix.col_kind == DAY
     slot = matrix.col_kind == SLOT
+    part = matrix.col_kind == PART
+    extra = slot_extra(p, duals)  # part and window duals of each slot (0 without them)
     # A day column stands for "some slot of that day": priced at its cheapest slot, as the
     # certificate prices every windowed entry, so that fixing and certificate agree.
     if np.any(day) and p.num_slots:
-        slot_price = duals.cday[p.slot_cday] + duals.slot
+        slot_price = duals.cday[p.slot_cday] + duals.slot + extra
         day_min = np.minimum.reduceat(slot_price, p.cday_slot_ptr[:-1])
         price[day] += day_min[matrix.col_where[day]]
     s = matrix.col_where[slot]
-    price[slot] += duals.cday[p.slot_cday[s]] + duals.slot[s]
+    price[slot] += duals.cday[p.slot_cday[s]] + duals.slot[s] + extra[s]
+    if np.any(part):
+        # A part column may take any slot of its part: the part's cheapest extra.
+        part_min = np.full(p.num_parts, np.iinfo(np.int64).max, np.int64)
+        parted = p.slot_part >= 0
+        np.minimum.at(part_min, p.slot_part[parted], extra[parted])
+        price[part] += part_min[matrix.col_where[part]]
     timed = slot & duals.timed_video[vid]
     if np.any(timed):
         price[timed] += spacing_cover(p, duals, vid[timed], p.slot_time[matrix.col_where[timed]])

@@ -9,6 +9,9 @@ proves this exact). A candidate of a *timed* video (min_hours_between > 0 and th
 get two uses or has pins) gets one Boolean per slot its window allows, minus the slots within
 min_hours_between of its pins: only those candidates pay for slot precision.
 
+With quota windows or platform caps (`allocator.limits`), a free candidate of a channel that
+meets a window gets one Boolean per part of the channel instead of its root column.
+
 Rows (all "<= rhs", all coefficients 1):
     video v          <= video_capacity[v]
     candidate e      <= 1                      (only when e has several columns)
@@ -17,6 +20,9 @@ Rows (all "<= rhs", all coefficients 1):
     channel-day d    <= free slots of d        (day and slot columns)
     slot s           <= 1                      (slot columns)
     spacing (v, T)   <= 1                      (timed v: its slot columns in [T, T + gap))
+    part q           <= free slots of q        (part, day and slot columns in the part)
+    window w         <= window_capacity[w]     (the columns of the family window's parts)
+    (video, platform)<= vp_capacity[r]         (the columns of the row's candidates)
 Spacing rows are the maximal windows of the interval graph: one per slot time T of v where the
 window [T, T + gap) reaches a time the previous window did not; two uses closer than the gap
 always share one of these rows, so they are exactly the pairwise spacing rule, and as cliques
@@ -28,16 +34,17 @@ Also here: `restrict` (the model on a subset of its columns, after reduced-cost 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.flow import expand_ranges, window_entries
+from allocator.entries import expand_ranges, window_entries
 from allocator.problem import AllocationProblem, BoolArray, Int64Array
 from allocator.pruning import near_pin
 
-ROOT, DAY, SLOT = 0, 1, 2
+ROOT, DAY, SLOT, PART = 0, 1, 2, 3
 (
     ROW_VIDEO,
     ROW_CANDIDATE,
@@ -46,7 +53,10 @@ ROOT, DAY, SLOT = 0, 1, 2
     ROW_CDAY,
     ROW_SLOT,
     ROW_SPACING,
-) = range(7)
+    ROW_PART,
+    ROW_WINDOW,
+    ROW_VP,
+) = range(10)
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,15 +119,21 @@ def build_matrix(
     if len(t_pos):
         ok = ~near_pin(p, vid[t_pos], p.slot_time[t_slot])
         t_pos, t_slot = t_pos[ok], t_slot[ok]
-    col_cand = np.concatenate([pos[root], win[d_own], win[s_own], t_pos])
+    # A free candidate of a channel that meets a quota window enters one of its parts.
+    part_ptr = np.searchsorted(p.part_channel, np.arange(p.num_channels + 1))
+    parted = part_ptr[ch[root] + 1] > part_ptr[ch[root]]
+    p_own, p_part = expand_ranges(part_ptr[ch[root[parted]]], part_ptr[ch[root[parted]] + 1])
+    root_cols = root[~parted]
+    col_cand = np.concatenate([pos[root_cols], win[d_own], win[s_own], t_pos, root[parted][p_own]])
     col_kind = np.concatenate(
         [
-            np.full(len(root), ROOT),
+            np.full(len(root_cols), ROOT),
             np.full(len(d_own), DAY),
             np.full(len(s_own) + len(t_pos), SLOT),
+            np.full(len(p_own), PART),
         ]
     ).astype(np.int64)
-    col_where = np.concatenate([ch[root], d_day, s_slot, t_slot]).astype(np.int64)
+    col_where = np.concatenate([ch[root_cols], d_day, s_slot, t_slot, p_part]).astype(np.int64)
     order = np.lexsort((col_where, col_kind, col_cand))
     col_cand, col_kind, col_where = col_cand[order], col_kind[order], col_where[order]
     n_col = len(col_cand)
@@ -152,6 +168,7 @@ def build_matrix(
     add_rows(ROW_CDAY, col_day[has_day], cols[has_day], lambda k: p.cday_free[k])
     is_slot = col_kind == SLOT
     add_rows(ROW_SLOT, col_where[is_slot], cols[is_slot], 1)
+    _limit_rows(p, cand, col_cand, col_kind, col_where, add_rows)
     sp_video, sp_start, sp_rows = _spacing_rows(p, c_vid, col_cand, col_kind, col_where, timed)
     if len(sp_video):
         blocks.append(
@@ -195,6 +212,37 @@ def build_matrix(
     )
 
 
+def _limit_rows(
+    p: AllocationProblem,
+    cand: Int64Array,
+    col_cand: Int64Array,
+    col_kind: Int64Array,
+    col_where: Int64Array,
+    add_rows: Callable[[int, Int64Array, Int64Array, object], None],
+) -> None:
+    """Part, family window and (video, platform) rows (`allocator.limits`)."""
+    if not p.has_limits:
+        return
+    cols = np.arange(len(col_cand), dtype=np.int64)
+    col_part = np.full(len(col_cand), -1, np.int64)
+    for kind, part_of in (
+        (PART, lambda w: w),
+        (DAY, lambda w: p.slot_part[p.cday_slot_ptr[w]]),
+        (SLOT, lambda w: p.slot_part[w]),
+    ):
+        sel = col_kind == kind
+        col_part[sel] = part_of(col_where[sel])
+    has = col_part >= 0
+    add_rows(ROW_PART, col_part[has], cols[has], lambda k: p.part_free[k])
+    if p.num_parts:
+        col_window = np.where(has, p.part_window[np.maximum(col_part, 0)], -1)
+        has = col_window >= 0
+        add_rows(ROW_WINDOW, col_window[has], cols[has], lambda k: p.window_capacity[k])
+    col_vp = p.cand_vp[cand[col_cand]]
+    has = col_vp >= 0
+    add_rows(ROW_VP, col_vp[has], cols[has], lambda k: p.vp_capacity[k])
+
+
 def _spacing_rows(
     p: AllocationProblem,
     c_vid: Int64Array,
@@ -236,8 +284,8 @@ def _spacing_rows(
 
 def column_lookup(matrix: ModelMatrix, problem: AllocationProblem) -> tuple[Int64Array, int]:
     """Sorted composite keys of the columns (candidate position, kind, where) and the radix."""
-    radix = max(problem.num_slots, problem.num_channels, problem.num_cdays) + 1
-    key = (matrix.col_cand * 3 + matrix.col_kind) * radix + matrix.col_where
+    radix = max(problem.num_slots, problem.num_channels, problem.num_cdays, problem.num_parts) + 1
+    key = (matrix.col_cand * 4 + matrix.col_kind) * radix + matrix.col_where
     return key, radix
 
 
@@ -246,8 +294,8 @@ def hint_from_assignment(
 ) -> BoolArray:
     """Column values for candidates `chosen` placed in `slots` (a complete hint).
 
-    Each chosen candidate sets its root column, else the column of its slot's whole day,
-    else its slot column. Candidates outside the model are ignored.
+    Each chosen candidate sets its root column, else its slot's part column, else the column of
+    its slot's whole day, else its slot column. Candidates outside the model are ignored.
     """
     p = problem
     hint = np.zeros(matrix.num_columns, bool)
@@ -258,12 +306,14 @@ def hint_from_assignment(
     pos_c = np.minimum(pos, len(matrix.cand) - 1)
     present = matrix.cand[pos_c] == chosen
     pos, slots = pos_c[present], np.asarray(slots, np.int64)[present]
-    for kind in (ROOT, DAY, SLOT):
+    for kind in (ROOT, PART, DAY, SLOT):
         if kind == ROOT:
             where = p.cand_channel[matrix.cand[pos]].astype(np.int64)
+        elif kind == PART:
+            where = p.slot_part[slots]
         else:
             where = p.slot_cday[slots] if kind == DAY else slots
-        want = (pos * 3 + kind) * radix + where
+        want = (pos * 4 + kind) * radix + where
         at = np.minimum(np.searchsorted(key, want), len(key) - 1)
         hit = key[at] == want
         hint[at[hit]] = True

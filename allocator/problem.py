@@ -17,6 +17,12 @@ The linear programme every certificate refers to (see `allocator.pruning` and
 * slot s:             slot entries at s        <= 1
 * (source group, c):  sum over the group on c  <= 1
 * spacing (v, T):     v's slot entries in [T, T + min_hours_between) <= 1
+* quota window w:     slot entries in the window's slots <= window_capacity[w]
+* part (c, w):        slot entries of channel c in window w <= its slots there
+* (video, platform):  v's entries on channels of the platform <= vp_capacity[row]
+
+(The last three only when the problem has quota windows or platform caps, see
+`allocator.limits`.)
 
 `DualCertificate` holds non-negative integer duals for those rows (scaled by `denominator`).
 """
@@ -31,6 +37,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from allocator.limits import candidate_rows, family_of_slots, parts_of_slots
+from allocator.problem_checks import _TIME_BITS, check_limits, check_ranges, check_sizes
+from allocator.problem_checks import ProblemError as ProblemError
+
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -39,20 +49,6 @@ OPEN_START = np.iinfo(np.int64).min
 """`video_window_start` of a video available since forever."""
 OPEN_END = np.iinfo(np.int64).max
 """`video_window_end` of a video that never expires."""
-
-# Times inside the model are seconds relative to the earliest slot, so that (channel, time)
-# packs into one int64 sort key: channel << _TIME_BITS | relative time.
-_TIME_BITS = 40
-
-
-class ProblemError(ValueError):
-    """An `AllocationProblem` whose arrays are inconsistent; names the field and the value."""
-
-    def __init__(self, field: str, value: object, reason: str) -> None:
-        super().__init__(f"{field}={value!r}: {reason}")
-        self.field = field
-        self.value = value
-        self.reason = reason
 
 
 class Mode(enum.Enum):
@@ -110,6 +106,13 @@ class AllocationProblem:
     pin_video: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
     pin_channel: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
     pin_time: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    window_capacity: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    window_slot_ptr: Int64Array = field(default_factory=lambda: np.zeros(1, np.int64))
+    window_slots: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    channel_platform: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
+    vp_video: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
+    vp_platform: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
+    vp_capacity: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
     min_hours_between: int = 0
     time_limit_seconds: float = 10.0
     num_workers: int = 2
@@ -129,82 +132,21 @@ class AllocationProblem:
             ("pin_video", np.int32),
             ("pin_channel", np.int32),
             ("pin_time", np.int64),
+            ("window_capacity", np.int64),
+            ("window_slot_ptr", np.int64),
+            ("window_slots", np.int64),
+            ("channel_platform", np.int32),
+            ("vp_video", np.int32),
+            ("vp_platform", np.int32),
+            ("vp_capacity", np.int32),
         ]
         for name, dtype in specs:
             object.__setattr__(self, name, _frozen(getattr(self, name), dtype, name))
         if not isinstance(self.mode, Mode):
             raise ProblemError("mode", self.mode, "must be a Mode")
-        self._check_sizes()
-        self._check_ranges()
-
-    def _check_sizes(self) -> None:
-        e, v, s, p = (
-            len(self.cand_video),
-            len(self.video_capacity),
-            len(self.slot_channel),
-            len(self.pin_video),
-        )
-        for name, n, want in [
-            ("cand_channel", len(self.cand_channel), e),
-            ("cand_score", len(self.cand_score), e),
-            ("video_source", len(self.video_source), v),
-            ("video_window_start", len(self.video_window_start), v),
-            ("video_window_end", len(self.video_window_end), v),
-            ("slot_time", len(self.slot_time), s),
-            ("slot_day", len(self.slot_day), s),
-            ("pin_channel", len(self.pin_channel), p),
-            ("pin_time", len(self.pin_time), p),
-        ]:
-            if n != want:
-                raise ProblemError(name, n, f"length must be {want}")
-        if self.num_channels < 0 or self.num_channels >= 1 << 22:
-            raise ProblemError("num_channels", self.num_channels, "must be in [0, 2**22)")
-        if self.min_hours_between < 0:
-            raise ProblemError("min_hours_between", self.min_hours_between, "must be >= 0")
-        if not self.time_limit_seconds > 0:
-            raise ProblemError("time_limit_seconds", self.time_limit_seconds, "must be > 0")
-        if self.num_workers < 1:
-            raise ProblemError("num_workers", self.num_workers, "must be >= 1")
-
-    def _check_ranges(self) -> None:
-        v, c = self.num_videos, self.num_channels
-        for name, arr, hi in [
-            ("cand_video", self.cand_video, v),
-            ("cand_channel", self.cand_channel, c),
-            ("slot_channel", self.slot_channel, c),
-            ("pin_video", self.pin_video, v),
-            ("pin_channel", self.pin_channel, c),
-        ]:
-            if len(arr) and (int(arr.min()) < 0 or int(arr.max()) >= hi):
-                bad = arr[(arr < 0) | (arr >= hi)][0]
-                raise ProblemError(name, int(bad), f"must index [0, {hi})")
-        if len(self.video_capacity) and int(self.video_capacity.min()) < 0:
-            raise ProblemError("video_capacity", int(self.video_capacity.min()), "must be >= 0")
-        if np.any(self.video_window_start > self.video_window_end):
-            i = int(np.argmax(self.video_window_start > self.video_window_end))
-            raise ProblemError("video_window_start", i, "window starts after it ends")
-        if len(self.cand_score) and int(np.abs(self.cand_score).max()) >= 1 << 30:
-            raise ProblemError("cand_score", int(np.abs(self.cand_score).max()), "|score| < 2**30")
-        if len(self.slot_time):
-            span = int(self.slot_time.max()) - int(self.slot_time.min())
-            if span >= 1 << (_TIME_BITS - 1):
-                raise ProblemError("slot_time", span, "horizon too long")
-            key = self.slot_key
-            if np.any(np.diff(key) <= 0):
-                i = int(np.argmax(np.diff(key) <= 0)) + 1
-                raise ProblemError(
-                    "slot_time", i, "slots must be sorted by (channel, time), unique"
-                )
-            same_channel = np.diff(self.slot_channel) == 0
-            if np.any(same_channel & (np.diff(self.slot_day) < 0)):
-                raise ProblemError("slot_day", "", "days must not decrease within a channel")
-        if len(self.cand_video):
-            pair = self.cand_video.astype(np.int64) * max(c, 1) + self.cand_channel
-            ordered = np.sort(pair)
-            dup = np.flatnonzero(ordered[1:] == ordered[:-1])
-            if len(dup):
-                vid, ch = divmod(int(ordered[dup[0]]), max(c, 1))
-                raise ProblemError("cand_video", (vid, ch), "duplicate (video, channel) candidate")
+        check_sizes(self)
+        check_ranges(self)
+        check_limits(self)
 
     # ---- sizes ---------------------------------------------------------------------------
     @property
@@ -249,8 +191,14 @@ class AllocationProblem:
         """Global channel-day index of each slot (0..D-1, ordered like the slots)."""
         if not len(self.slot_channel):
             return np.zeros(0, np.int64)
+        # A quota window of the relaxation family that starts or ends inside a channel-day
+        # splits it: every day node then lies in one window (`allocator.limits`).
         new = np.ones(len(self.slot_channel), bool)
-        new[1:] = (np.diff(self.slot_channel) != 0) | (np.diff(self.slot_day) != 0)
+        new[1:] = (
+            (np.diff(self.slot_channel) != 0)
+            | (np.diff(self.slot_day) != 0)
+            | (np.diff(self.slot_window) != 0)
+        )
         return np.cumsum(new).astype(np.int64) - 1
 
     @cached_property
@@ -298,6 +246,46 @@ class AllocationProblem:
         return lo, hi
 
     @cached_property
+    def slot_window(self) -> Int64Array:
+        """The relaxation family's window of each slot, -1 for none (`allocator.limits`)."""
+        return family_of_slots(self)
+
+    @cached_property
+    def has_limits(self) -> bool:
+        """Whether any quota window or platform cap can bind."""
+        return bool(np.any(self.slot_window >= 0)) or bool(np.any(self.cand_vp >= 0))
+
+    @cached_property
+    def slot_part(self) -> Int64Array:
+        """Part (channel, window) of each slot of a channel with windows, else -1."""
+        return parts_of_slots(self)[0]
+
+    @cached_property
+    def part_channel(self) -> Int64Array:
+        """The channel of each part."""
+        return parts_of_slots(self)[1]
+
+    @cached_property
+    def part_window(self) -> Int64Array:
+        """The family window of each part (-1: the channel's slots outside every window)."""
+        return parts_of_slots(self)[2]
+
+    @property
+    def num_parts(self) -> int:
+        """P."""
+        return len(self.part_channel)
+
+    @cached_property
+    def part_free(self) -> Int64Array:
+        """Number of free slots per part: the part row's right-hand side."""
+        return np.bincount(self.slot_part[self.slot_part >= 0], minlength=self.num_parts)
+
+    @cached_property
+    def cand_vp(self) -> Int64Array:
+        """The (video, platform) row of each candidate, -1 when its pair has none."""
+        return candidate_rows(self)
+
+    @cached_property
     def timed_videos(self) -> BoolArray:
         """Videos whose slot times matter: min_hours_between > 0 and two uses are possible."""
         if self.min_hours_between <= 0:
@@ -341,6 +329,10 @@ class DualCertificate:
     spacing_video: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
     spacing_start: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
     spacing_value: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    # Quota windows, parts and (video, platform) rows; empty means all zero.
+    window: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    part: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    video_platform: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from allocator.flow import FlowResult, expand_ranges, solve_flow
+from allocator.entries import expand_ranges
+from allocator.flow import FlowResult, solve_flow
+from allocator.limits import channel_min_extra, limit_row_value, slot_extra, vp_dual
 from allocator.problem import AllocationProblem, BoolArray, DualCertificate, Int64Array
 
 _INF = np.int64(1) << 62
@@ -109,18 +111,21 @@ def candidate_prices(
         pos_c = np.minimum(pos, len(duals.group_key) - 1)
         hit = duals.group_key[pos_c] == gkey
         price = price + np.where(hit, duals.group_value[pos_c], 0)
+    price = price + vp_dual(p, duals, cand)
     lo, hi = p.slot_range(cand)
     free = (lo == p.channel_slot_ptr[ch]) & (hi == p.channel_slot_ptr[ch + 1]) & (hi > lo)
     timed = duals.timed_video[vid]
-    entry = np.zeros(len(cand), np.int64)
+    # Windows and parts price every slot; a free candidate takes its channel's cheapest.
+    extra = slot_extra(p, duals)
+    entry = channel_min_extra(p, extra)[ch]
     win = np.flatnonzero(~free & ~timed)
     if len(win):
         # A windowed candidate enters the LP through any slot of its window.
-        slot_price = duals.cday[p.slot_cday] + duals.slot
+        slot_price = duals.cday[p.slot_cday] + duals.slot + extra
         entry[win] = RangeMin(slot_price).query(lo[win], hi[win])
     tim = np.flatnonzero(timed)
     if len(tim):
-        entry[tim] = timed_entry_prices(p, duals, cand[tim], lo[tim], hi[tim])
+        entry[tim] = timed_entry_prices(p, duals, cand[tim], lo[tim], hi[tim], extra)
     return np.where(entry >= _INF, _INF, price + entry)
 
 
@@ -130,14 +135,17 @@ def timed_entry_prices(
     cand: Int64Array,
     lo: Int64Array,
     hi: Int64Array,
+    extra: Int64Array | None = None,
 ) -> Int64Array:
-    """Cheapest slot entry (day + slot + covering spacing rows) of timed candidates."""
+    """Cheapest slot entry (day + slot + windows + covering spacing rows) of timed candidates."""
     p = problem
     owner, slot = expand_ranges(lo, hi)
     vid = p.cand_video[cand].astype(np.int64)[owner]
     t = p.slot_time[slot]
     ok = ~near_pin(p, vid, t)
     cost = duals.cday[p.slot_cday[slot]] + duals.slot[slot]
+    if extra is not None:
+        cost = cost + extra[slot]
     cost = cost + spacing_cover(p, duals, vid, t)
     cost = np.where(ok, cost, _INF)
     out = np.full(len(cand), _INF, np.int64)
@@ -200,6 +208,7 @@ def row_value(problem: AllocationProblem, duals: DualCertificate) -> int:
         + duals.slot.sum()
         + duals.group_value.sum()
         + duals.spacing_value.sum()
+        + limit_row_value(p, duals)
     )
 
 

@@ -13,6 +13,9 @@ distinct slots exists, this one finds one (an exchange argument: any solution ca
 slot by slot into the EDF choice without losing a video). The flow model guarantees that such
 an assignment exists (see `allocator.flow`), so `SlottingError` means a bug upstream.
 
+With quota windows the flow also decides each pair's part (its channel's slots in one
+window): the rule runs over each part on its own, where the flow's argument holds again.
+
 With min_hours_between the slot of each timed video is part of the model's decision, and the
 model's slot is kept (`assign_slots` is only used for untimed pairs).
 """
@@ -32,29 +35,42 @@ class SlottingError(RuntimeError):
 
 
 def assign_slots(
-    problem: AllocationProblem, chosen: Int64Array, taken: Int64Array | None = None
+    problem: AllocationProblem,
+    chosen: Int64Array,
+    taken: Int64Array | None = None,
+    part: Int64Array | None = None,
 ) -> Int64Array:
-    """Slot index for each chosen candidate, by the rule above; `taken` slots are skipped."""
+    """Slot index for each chosen candidate, by the rule above; `taken` slots are skipped.
+
+    `part` (the flow's part of each chosen pair, see `allocator.limits`) keeps every pair in
+    the part the flow put it in: the rule then runs over each part's slots on their own.
+    """
     p = problem
     chosen = np.asarray(chosen, np.int64)
     out = np.full(len(chosen), -1, np.int64)
     if len(chosen) == 0:
         return out
     lo, hi = p.slot_range(chosen)
-    ch = p.cand_channel[chosen]
+    ch = p.cand_channel[chosen].astype(np.int64)
+    lane = np.full(len(chosen), -1, np.int64) if part is None else np.asarray(part, np.int64)
     busy = np.zeros(p.num_slots, bool)
     if taken is not None and len(taken):
         busy[np.asarray(taken, np.int64)] = True
-    order = np.lexsort((lo, ch))
+    order = np.lexsort((lo, lane, ch))
     score = p.cand_score[chosen]
     vid = p.cand_video[chosen]
-    bounds = np.flatnonzero(np.r_[True, ch[order][1:] != ch[order][:-1], True])
+    key = ch[order] * (p.num_parts + 1) + lane[order]
+    bounds = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
     for a, b in itertools.pairwise(bounds.tolist()):
         items = order[a:b].tolist()
-        c = int(ch[items[0]])
+        c, ln = int(ch[items[0]]), int(lane[items[0]])
+        first, end = int(p.channel_slot_ptr[c]), int(p.channel_slot_ptr[c + 1])
+        slots = np.arange(first, end)
+        if ln >= 0:
+            slots = slots[p.slot_part[first:end] == ln]
         heap: list[tuple[int, int, int, int]] = []
         k = 0
-        for s in range(int(p.channel_slot_ptr[c]), int(p.channel_slot_ptr[c + 1])):
+        for s in slots.tolist():
             while k < len(items) and lo[items[k]] <= s:
                 i = items[k]
                 heapq.heappush(heap, (int(hi[i]), -int(score[i]), int(vid[i]), i))

@@ -54,7 +54,8 @@ import numpy as np
 from allocator.checker import check_plan
 from allocator.cpsat import _better, _Clock, _run_cp, _weighted
 from allocator.flow import fill_weight
-from allocator.greedy import greedy, place_in_order, spread_repair
+from allocator.greedy import fit_limits, greedy, place_in_order, spread_repair
+from allocator.limits import windows_exact
 from allocator.lns import _LNS_SHARE, _lns
 from allocator.lp import LpResult, sample_timed_pairs, solve_lp, timed_pair_violators
 from allocator.model_matrix import ModelMatrix, build_matrix
@@ -89,6 +90,8 @@ _SPACED_CANDIDATES_PER_UNIT = 28_000.0
 _CP_SHARE = 0.05  # of the time limit, for CP-SAT on the whole model before LNS
 _CP_CONFIRM_SHARE = 0.9  # of the time limit, for CP-SAT on an uncertified flow optimum
 _SPREAD_PHASES = tuple(i / 10 for i in range(10))
+# LNS's sub-problems have no quota window or platform cap rows.
+_NO_LIMIT_ROWS = "quota windows or platform caps"
 
 
 def solve(problem: AllocationProblem, *, use_cpsat: bool = True, check: bool = True) -> Plan:
@@ -144,11 +147,14 @@ def _solve_flow_shaped(
 ) -> Plan | None:
     """The flow optimum, confirmed by CP-SAT; None when the flow's choice does not fit."""
     flow = pruned.flow
+    if not windows_exact(p):
+        stats["flow_fits"] = False  # overlapping quota windows: the flow is a relaxation
+        return None
     t0 = time.perf_counter()
     try:
         # Exact flow: always fits. Relaxed flow (mixed-window groups): its optimum is still
         # optimal whenever each chosen video fits its own window, which slotting decides.
-        best = (flow.chosen, assign_slots(p, flow.chosen))
+        best = (flow.chosen, assign_slots(p, flow.chosen, part=flow.chosen_part))
     except SlottingError:
         if flow.exact:
             raise
@@ -267,10 +273,14 @@ def _solve_relaxed(
     if use_cpsat and not clock.cut:
         units = max(0.0, min(_CP_SHARE * clock.limit, clock.budget(_LNS_SHARE)))
         found = _run_cp(p, matrix, best, None, total, cert, clock, stats, units=units)
+        if found is not None and p.has_limits:
+            found = fit_limits(p, *found)
         if found is not None and _better(p, found, best):
             best = found
         proven = _weighted(p, best, big_m) >= bound
-        if not proven and stats.get("cp_status") != "OPTIMAL" and not clock.cut:
+        if p.has_limits:
+            stats["lns_skipped"] = _NO_LIMIT_ROWS
+        elif not proven and stats.get("cp_status") != "OPTIMAL" and not clock.cut:
             best = _lns(p, best, clock, stats, target=bound)
     return _plan(p, best, bound, cert, stats)
 
@@ -300,7 +310,7 @@ def _plan(
     cert: DualCertificate,
     stats: dict[str, Any],
 ) -> Plan:
-    cand, slots = best
+    cand, slots = fit_limits(p, *best) if p.has_limits else best
     order = np.argsort(cand, kind="stable")
     cand, slots = cand[order], slots[order]
     objective = int(p.cand_score[cand].sum())

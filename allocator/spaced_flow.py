@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from allocator.flow import expand_ranges
+from allocator.entries import expand_ranges
 from allocator.problem import AllocationProblem, DualCertificate, Int64Array
 from allocator.pruning import prune_and_solve, reduced_costs, row_value
 

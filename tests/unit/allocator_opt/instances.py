@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -100,6 +101,16 @@ def brute_force(problem: AllocationProblem) -> tuple[int, int]:
         int(v): [int(t) for t in p.pin_time[p.pin_video == v]] for v in range(p.num_videos)
     }
     schedule = p.mode is Mode.SCHEDULE
+    windows_of: dict[int, list[int]] = {}
+    for w in range(len(p.window_capacity)):
+        for s in p.window_slots[p.window_slot_ptr[w] : p.window_slot_ptr[w + 1]].tolist():
+            windows_of.setdefault(int(s), []).append(w)
+    window_left = p.window_capacity.astype(np.int64).copy()
+    vp_row = {
+        (int(v), int(f)): r
+        for r, (v, f) in enumerate(zip(p.vp_video.tolist(), p.vp_platform.tolist(), strict=True))
+    }
+    vp_left = p.vp_capacity.astype(np.int64).copy()
 
     def rec(s: int, fill: int, score: int) -> None:
         nonlocal best
@@ -119,6 +130,14 @@ def brute_force(problem: AllocationProblem) -> tuple[int, int]:
                 continue
             if p.timed_videos[v] and any(abs(t - u) < gap for u in times[v]):
                 continue
+            wins = windows_of.get(s, [])
+            platform = int(p.channel_platform[c]) if len(p.channel_platform) else -1
+            row = vp_row.get((v, platform), -1)
+            if any(window_left[w] <= 0 for w in wins) or (row >= 0 and vp_left[row] <= 0):
+                continue
+            window_left[wins] -= 1
+            if row >= 0:
+                vp_left[row] -= 1
             used_v[v] += 1
             used_pair.add((v, c))
             used_group.add((g, c))
@@ -128,9 +147,69 @@ def brute_force(problem: AllocationProblem) -> tuple[int, int]:
             used_group.discard((g, c))
             used_pair.discard((v, c))
             used_v[v] -= 1
+            window_left[wins] += 1
+            if row >= 0:
+                vp_left[row] += 1
 
     rec(0, 0, 0)
     return best
 
 
-__all__ = ["brute_force", "itertools", "random_problem"]
+def with_limits(
+    problem: AllocationProblem,
+    seed: int,
+    pools: int = 2,
+    rolling: bool = False,
+    platforms: int = 0,
+) -> AllocationProblem:
+    """`problem` with quota pools over its channels and (video, platform) caps.
+
+    Each channel joins one of `pools` pools or none (and, with `rolling`, maybe a second);
+    a pool's windows are its calendar days from a random offset (a timezone of its own)
+    or, with `rolling`, every 24 h span starting at one of its slots. Capacities 0-3, so
+    most windows bind. `platforms` > 0 puts each channel on one platform and caps some
+    (video, platform) pairs at 0-2 channels.
+    """
+    p = problem
+    rng = np.random.default_rng(seed + 7_919)
+    member = [rng.integers(-1, pools, p.num_channels) for _ in range(2 if rolling else 1)]
+    caps: list[int] = []
+    slots: list[list[int]] = []
+    for pool in range(pools):
+        mine = np.flatnonzero(
+            np.isin(p.slot_channel, np.flatnonzero(np.any([m == pool for m in member], axis=0)))
+        )
+        times = p.slot_time[mine]
+        if rolling:
+            starts = np.unique(times)
+            spans = [mine[(times >= t) & (times < t + DAY)] for t in starts.tolist()]
+        else:
+            offset = int(rng.integers(0, 24)) * 3600
+            day = (times - offset) // DAY
+            spans = [mine[day == d] for d in np.unique(day).tolist()]
+        for span in spans:
+            slots.append(span.tolist())
+            caps.append(int(rng.integers(0, 4)))
+    ptr = np.cumsum([0] + [len(x) for x in slots])
+    fields: dict[str, object] = {
+        "window_capacity": np.array(caps, np.int64),
+        "window_slot_ptr": ptr,
+        "window_slots": np.array([s for x in slots for s in x], np.int64),
+    }
+    if platforms:
+        rows = [
+            (v, f, int(rng.integers(0, 3)))
+            for v in range(p.num_videos)
+            for f in range(platforms)
+            if rng.random() < 0.5
+        ]
+        fields.update(
+            channel_platform=rng.integers(0, platforms, p.num_channels),
+            vp_video=np.array([r[0] for r in rows], np.int32),
+            vp_platform=np.array([r[1] for r in rows], np.int32),
+            vp_capacity=np.array([r[2] for r in rows], np.int32),
+        )
+    return dataclasses.replace(p, **fields)  # type: ignore[arg-type]
+
+
+__all__ = ["brute_force", "itertools", "random_problem", "with_limits"]

@@ -95,9 +95,43 @@ def test_any_one_change_changes_the_digest(field: str) -> None:
     assert problem_digest(changed) != problem_digest(p)
 
 
+def _limited() -> AllocationProblem:
+    """The base problem with two quota windows over channel 0's slots and a platform cap."""
+    return dataclasses.replace(_base(), **LIMITS)
+
+
+LIMITS: dict[str, Any] = {
+    "window_capacity": [1, 1],
+    "window_slot_ptr": [0, 1, 2],
+    "window_slots": [0, 1],
+    "channel_platform": [0, 0, 1],
+    "vp_video": [0],
+    "vp_platform": [0],
+    "vp_capacity": [1],
+}
+LIMIT_CHANGES: dict[str, Any] = {
+    "window_capacity": [0, 1],
+    "window_slot_ptr": [0, 0, 2],
+    "window_slots": [0, 2],
+    "channel_platform": [0, 1, 1],
+    "vp_video": [2],
+    "vp_platform": [1],
+    "vp_capacity": [0],
+}
+
+
+@pytest.mark.parametrize("field", sorted(LIMIT_CHANGES))
+def test_any_one_limit_change_changes_the_digest(field: str) -> None:
+    p = _limited()
+    assert problem_digest(p) != problem_digest(_base())
+    changed = dataclasses.replace(p, **{field: LIMIT_CHANGES[field]})
+    assert problem_digest(changed) != problem_digest(p)
+
+
 def test_every_input_field_is_covered() -> None:
     runtime = {"time_limit_seconds", "num_workers"}
-    assert {f.name for f in dataclasses.fields(AllocationProblem)} - runtime == set(CHANGES)
+    fields = {f.name for f in dataclasses.fields(AllocationProblem)} - runtime
+    assert fields == set(CHANGES) | set(LIMIT_CHANGES)
 
 
 def test_order_and_length_change_the_digest() -> None:
