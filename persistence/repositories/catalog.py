@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from persistence import models
 from persistence.enums import VideoState
@@ -82,15 +82,21 @@ class ChannelRepository:
         """`lock(channel_ids)` and the video `video_id`, in one statement.
 
         The video rides along on every channel row (a LEFT JOIN on its id), so it is None both
-        when it does not exist and when none of the channels does.
+        when it does not exist and when none of the channels does; so do the channels' quota
+        pool links (Assign needs no statement of its own to learn that a channel has none).
         """
-        rows = self._session.execute(
-            select(C, V)
-            .outerjoin(V, V.id == video_id)
-            .where(C.id.in_(sorted(set(channel_ids))))
-            .order_by(C.id)
-            .with_for_update(of=C)
-        ).all()
+        rows = (
+            self._session.execute(
+                select(C, V)
+                .outerjoin(V, V.id == video_id)
+                .options(joinedload(C.quota_links))
+                .where(C.id.in_(sorted(set(channel_ids))))
+                .order_by(C.id)
+                .with_for_update(of=C)
+            )
+            .unique()
+            .all()
+        )
         return {c.id: c for c, _ in rows}, rows[0][1] if rows else None
 
     def by_ids(self, channel_ids: Iterable[str]) -> dict[str, models.Channel]:

@@ -184,7 +184,7 @@ def _judge(
                 Outcome.REJECTED_FILTER, text, "FILTER", failed_filters=match.failed_filters
             )
         overrides.append(f"filters: {text}")
-    gate = gate_for(repos.quotas, channel.id)
+    gate = gate_for(repos.quotas, channel)
     slot, slot_problem = _slot(repos, channel, schedule, command, now, known, gate)
     if slot is None:
         return _Verdict(Outcome.REJECTED_NO_SLOT, slot_problem, "NO_SLOT")

@@ -135,7 +135,7 @@ def handle(
         else:
             # The move must not overdraw a quota pool: full windows are passed over, and the
             # distribution itself (still at its old slot) is not counted.
-            gate = gate_for(repos.quotas, channel.id, exclude=row.id)
+            gate = gate_for(repos.quotas, channel, exclude=row.id)
             fits = gate.fits if gate is not None else None
             schedule = schedule_of(channel)
             slot = next_free_slot(repos.distributions, channel, schedule, back, fits=fits)

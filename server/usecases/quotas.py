@@ -78,11 +78,13 @@ class QuotaGate:
 
 
 def gate_for(
-    quotas: QuotaRepository, channel_id: str, exclude: str | None = None
+    quotas: QuotaRepository, channel: models.Channel, exclude: str | None = None
 ) -> QuotaGate | None:
-    """The gate of the channel's pools, or None when it names none (nothing to check)."""
-    pools = quotas.pools_of(channel_id)
-    return QuotaGate(quotas, pools, exclude) if pools else None
+    """The gate of the channel's pools, or None when it names none (nothing to check: no
+    statement either when its links were loaded with it)."""
+    if not channel.quota_links:
+        return None
+    return QuotaGate(quotas, quotas.pools_of(channel.id), exclude)
 
 
 def reset_of(

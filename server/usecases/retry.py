@@ -75,7 +75,7 @@ def _retry_one(
     channel = repos.channels.get(row.channel_id)
     slot_taken = repos.distributions.slot_holder(row.channel_id, row.scheduled_at)
     old_slot = row.scheduled_at
-    gate = gate_for(repos.quotas, row.channel_id, exclude=row.id) if channel else None
+    gate = gate_for(repos.quotas, channel, exclude=row.id) if channel else None
     quota_full = gate is not None and slot_taken is None and not gate.fits(old_slot)
     if (slot_taken is not None or quota_full) and channel is not None:
         fits = gate.fits if gate is not None else None

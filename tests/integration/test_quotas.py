@@ -274,3 +274,37 @@ def _move_into_the_past(server: ServerHandle, distribution_id: str, ago: timedel
         )
     finally:
         db.dispose()
+
+
+def test_retry_moves_a_failed_distribution_out_of_a_full_window(
+    server: ServerHandle, uid: str
+) -> None:
+    """A FAILED distribution counts nowhere; once its window filled up, Retry moves it to the
+    channel's next slot whose window has room instead of back into its own."""
+    stub = server.stub
+    pid = pool(stub, f"qt-{uid}", 1).id
+    mine, other = hourly(f"qt-a-{uid}", [pid], "UTC"), hourly(f"qt-b-{uid}", [pid], "UTC")
+    mine.retry_policy.max_attempts = 1
+    setup(stub, [mine, other], [])
+    when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    did = assign(stub, f"qt-v1-{uid}", mine.id, when, force=True).distribution.id
+    lease = next(
+        x
+        for x in stub.LeasePublications(
+            svc.LeasePublicationsRequest(worker_id="w", limit=50, channel_ids=[mine.id])
+        ).leases
+        if x.distribution.id == did
+    )
+    failed = stub.ReportPublication(
+        svc.ReportPublicationRequest(
+            distribution_id=did,
+            lease_token=lease.lease_token,
+            failed=svc.FailedOutcome(error="boom", retryable=False),
+        )
+    )
+    assert failed.state == pb.DISTRIBUTION_STATE_FAILED
+    # Its window fills while it is FAILED (room: a failed one does not count).
+    filler = assign(stub, f"qt-v2-{uid}", other.id, when + timedelta(seconds=30), force=True)
+    assert "overdrew" not in filler.reason
+    retried = stub.Retry(svc.RetryRequest(distribution_ids=[did])).retried[0]
+    assert ts_to_dt(retried.scheduled_at) == calendar_window(when, LA)[1]
