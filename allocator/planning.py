@@ -2,17 +2,20 @@
 
 `build_instance` turns the videos and channels in scope, their live distributions and the
 channels' calendars into an `AllocationProblem` (candidates, free slots, capacities, windows,
-pins). Pairs that cannot be candidates are accounted for, so that every video left out of the
-plan gets one reason (`skipped_videos`): not READY, outside its window, at its channel limit,
-no eligible channel, duplicate everywhere, channels unavailable, no free slot, or outscored.
+pins, quota windows, platform caps). Pairs that cannot be candidates are accounted for, so
+that every video left out of the plan gets one reason (`skipped_videos`): not READY, outside
+its window, at its channel limit, no eligible channel, duplicate everywhere, channels
+unavailable, no free slot, or outscored.
 `planned_pairs` reads a solved plan back as domain values with each score's breakdown.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +23,7 @@ import numpy.typing as npt
 from allocator import calendar, filters, scoring
 from allocator import domain as d
 from allocator.candidates import VideoTable, build_candidates
+from allocator.planning_limits import ScopePool, limit_fields
 from allocator.problem import AllocationProblem, Mode, Plan
 from allocator.release import Released, release_candidates, release_slots
 
@@ -34,6 +38,7 @@ class LivePair:
     channel_id: str
     source_url: str
     scheduled_at: datetime
+    platform: str = ""  # its channel's platform (read only when the run caps platforms)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ class Scope:
     #: its channel costs one of them.
     released: Sequence[Released] = ()
     change_penalty: int = 0
+    #: Platform limits: the quota pools of the channels, each channel's platform, and how
+    #: many live channels of one platform may carry a video (0: no cap).
+    quota_pools: Sequence[ScopePool] = ()
+    channel_platforms: Sequence[str] = ()
+    max_channels_per_platform: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,7 @@ def build_instance(scope: Scope) -> Instance:
     live_sources: set[tuple[str, int]] = set()
     live_count = np.zeros(n_videos, np.int64)
     pins: list[tuple[int, int, int]] = []
+    platform_uses: Counter[tuple[int, str]] = Counter()
     for pair in scope.live:
         taken.setdefault(pair.channel_id, []).append(pair.scheduled_at)
         j = channel_index.get(pair.channel_id, -1)
@@ -125,6 +136,7 @@ def build_instance(scope: Scope) -> Instance:
         if i is None:
             continue
         live_count[i] += 1
+        platform_uses[(i, pair.platform)] += 1
         live_pairs.add((i, j))
         if j >= 0:
             pins.append((i, j, int(pair.scheduled_at.timestamp())))
@@ -207,7 +219,21 @@ def build_instance(scope: Scope) -> Instance:
     cs = cs.copy()
     cs[released_candidate[released_candidate >= 0]] += scope.change_penalty
 
+    limits: dict[str, Any] = {}
+    if scope.quota_pools or scope.max_channels_per_platform > 0:
+        limits, _ = limit_fields(
+            scope.quota_pools,
+            channel_index,
+            slot_channel,
+            slot_time,
+            scope.max_channels_per_platform,
+            scope.channel_platforms or [""] * len(channels),
+            platform_uses,
+            cv,
+            cc,
+        )
     problem = AllocationProblem(
+        **limits,
         mode=scope.mode,
         num_channels=len(channels),
         cand_video=cv,

@@ -22,8 +22,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from allocator.problem import Int64Array
 from allocator.quota_windows import (
@@ -73,7 +75,7 @@ class QuotaWindows:
 
 
 def quota_windows(
-    pools: Sequence[PoolSpec], slot_channel: Int64Array, slot_time: Int64Array
+    pools: Sequence[PoolSpec], slot_channel: npt.NDArray[np.integer[Any]], slot_time: Int64Array
 ) -> QuotaWindows:
     """Every pool's windows over the slots (`slot_channel[s]`, `slot_time[s]` epoch seconds)."""
     rows: list[tuple[int, int, int, int, Int64Array]] = []  # pool, start, end, used, slots

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from allocator import filters
+from allocator.limits import fits_limits
 from allocator.planning import Instance
 from allocator.problem import AllocationProblem, Int64Array, Plan, relative_gap
 from allocator.release import Released
@@ -59,10 +60,16 @@ def kept_rows(instance: Instance, plan: Plan) -> BoolArray:
 def keep_in_place(instance: Instance, plan: Plan) -> Plan:
     """The plan with every kept pair back in its old slot where the others still fit, and
     with a kept pair that would move traded for a dropped one of the same value that can stay
-    where it was (the same objective, one change less)."""
+    where it was (the same objective, one change less); the plan as it is when that would
+    overfill a quota window or pass a platform cap."""
     placed = _place(instance, plan)
     traded = _trade_moved_for_dropped(instance, placed)
-    return placed if traded is None else _place(instance, traded)
+    kept = placed if traded is None else _place(instance, traded)
+    p = instance.problem
+    if p.has_limits and not fits_limits(p, kept.candidate, kept.slot):
+        # Old slots in other quota windows than the solver's: its placement stands.
+        return plan
+    return kept
 
 
 def _trade_moved_for_dropped(instance: Instance, plan: Plan) -> Plan | None:

@@ -188,7 +188,7 @@ class AssignResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[AssignResult, _Mapping]]] = ...) -> None: ...
 
 class AutoDistributeRequest(_message.Message):
-    __slots__ = ("mode", "video_ids", "channel_ids", "horizon_start", "horizon_end", "max_channels_per_video", "min_score", "time_limit_seconds", "dry_run", "request_id", "min_hours_between", "expected_input_digest", "expected_plan_digest", "replan", "freeze_until", "change_penalty")
+    __slots__ = ("mode", "video_ids", "channel_ids", "horizon_start", "horizon_end", "max_channels_per_video", "min_score", "time_limit_seconds", "dry_run", "request_id", "min_hours_between", "expected_input_digest", "expected_plan_digest", "replan", "freeze_until", "change_penalty", "max_channels_per_platform")
     MODE_FIELD_NUMBER: _ClassVar[int]
     VIDEO_IDS_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -205,6 +205,7 @@ class AutoDistributeRequest(_message.Message):
     REPLAN_FIELD_NUMBER: _ClassVar[int]
     FREEZE_UNTIL_FIELD_NUMBER: _ClassVar[int]
     CHANGE_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHANNELS_PER_PLATFORM_FIELD_NUMBER: _ClassVar[int]
     mode: AutoDistributeMode
     video_ids: _containers.RepeatedScalarFieldContainer[str]
     channel_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -221,7 +222,8 @@ class AutoDistributeRequest(_message.Message):
     replan: bool
     freeze_until: _timestamp_pb2.Timestamp
     change_penalty: int
-    def __init__(self, mode: _Optional[_Union[AutoDistributeMode, str]] = ..., video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ..., horizon_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_channels_per_video: _Optional[int] = ..., min_score: _Optional[int] = ..., time_limit_seconds: _Optional[float] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ..., min_hours_between: _Optional[int] = ..., expected_input_digest: _Optional[str] = ..., expected_plan_digest: _Optional[str] = ..., replan: _Optional[bool] = ..., freeze_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., change_penalty: _Optional[int] = ...) -> None: ...
+    max_channels_per_platform: int
+    def __init__(self, mode: _Optional[_Union[AutoDistributeMode, str]] = ..., video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ..., horizon_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_channels_per_video: _Optional[int] = ..., min_score: _Optional[int] = ..., time_limit_seconds: _Optional[float] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ..., min_hours_between: _Optional[int] = ..., expected_input_digest: _Optional[str] = ..., expected_plan_digest: _Optional[str] = ..., replan: _Optional[bool] = ..., freeze_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., change_penalty: _Optional[int] = ..., max_channels_per_platform: _Optional[int] = ...) -> None: ...
 
 class PlanChange(_message.Message):
     __slots__ = ("kind", "distribution_id", "video_id", "channel_id", "from_time", "to_time", "reason", "score")

@@ -160,14 +160,21 @@ class DistributionRepository:
         )
 
     def live_pairs(
-        self, channel_ids: Sequence[str], video_ids: Sequence[str] | None
+        self,
+        channel_ids: Sequence[str],
+        video_ids: Sequence[str] | None,
+        with_platform: bool = False,
     ) -> Sequence[Any]:
         """(video_id, channel_id, source_url, scheduled_at) of live distributions that touch
         the channels or the videos (a plan's pins, taken slots and duplicates); `video_ids`
-        None stands for every READY video, matched in the database by a subquery."""
-        query = select(D.video_id, D.channel_id, D.source_url, D.scheduled_at).where(
-            D.state.in_(LIVE_STATES)
-        )
+        None stands for every READY video, matched in the database by a subquery.
+        `with_platform` adds the channel's platform to each row."""
+        columns = [D.video_id, D.channel_id, D.source_url, D.scheduled_at]
+        if with_platform:
+            columns.append(models.Channel.platform)
+        query = select(*columns).where(D.state.in_(LIVE_STATES))
+        if with_platform:
+            query = query.join(models.Channel, models.Channel.id == D.channel_id)
         if video_ids is None:
             ready = select(V.id).where(V.state == VideoState.READY)
             query = query.where(or_(D.channel_id.in_(channel_ids), D.video_id.in_(ready)))

@@ -138,6 +138,7 @@ def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft
         v.check(end > start, "horizon_end", "must be after horizon_start")
         v.check(end - start <= MAX_HORIZON, "horizon_end", f"at most {MAX_HORIZON.days} days")
     v.check(0 <= request.max_channels_per_video <= 1000, "max_channels_per_video", "0..1000")
+    v.check(0 <= request.max_channels_per_platform <= 1000, "max_channels_per_platform", "0..1000")
     v.non_negative(request.min_score, "min_score")
     v.check(
         0 <= request.time_limit_seconds <= MAX_TIME_LIMIT,
@@ -184,6 +185,7 @@ def auto_distribute(request: svc.AutoDistributeRequest, actor: str) -> PlanDraft
         replan=request.replan,
         freeze_until=freeze_until,
         change_penalty=request.change_penalty or 1,
+        max_channels_per_platform=request.max_channels_per_platform,
     )
     return PlanDraft(command, start, end)
 

@@ -111,6 +111,13 @@ def auto_distribute(result: PlanResult) -> svc.AutoDistributeResponse:
         response.assignments.append(converters.distribution_to_proto(models.Distribution(**values)))
     for skip in result.skipped[:RESPONSE_ITEMS]:
         response.skipped.add(video_id=skip.video_id, reason=skip.reason, code=skip.code)
+    for use in result.quota:
+        response.quota.add(
+            pool_id=use.pool_id,
+            window_start=converters.dt_to_ts(use.window_start),
+            used=use.used,
+            limit=use.limit,
+        )
     return response
 
 

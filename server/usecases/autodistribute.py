@@ -30,7 +30,8 @@ from persistence.base import utcnow
 from persistence.repositories import PlannerLockTimeout, Repositories
 from server.usecases import proposal_store
 from server.usecases.errors import Aborted
-from server.usecases.plan_result import ChannelFill, PlanResult, Skip, run_row
+from server.usecases.plan_quotas import quota_use
+from server.usecases.plan_result import ChannelFill, PlanResult, Skip, placements, run_row
 from server.usecases.plan_scope import AutoDistributeCommand, load_scope
 from server.usecases.plan_write import assignment_rows, with_ids, write_plan
 
@@ -114,6 +115,7 @@ def auto_distribute(
         )
         changes = with_ids(plan_changes(instance, plan), assignments)
         skipped = [Skip(*s) for s in skipped_videos(instance, plan)]
+        quota = quota_use(scope.quota_pools, scope.start, scope.end, placements(instance, plan))
     planned = plan_digest(assignments)
     if command.expected_plan_digest and command.expected_plan_digest != planned:
         raise Aborted(
@@ -137,6 +139,7 @@ def auto_distribute(
         input_digest=digest,
         plan_digest=planned,
         changes=changes,
+        quota=quota,
     )
     with stages.stage("write"):
         if command.dry_run:

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from allocator.planning import Instance
-from allocator.problem import SolverStatus
+from allocator.problem import Plan, SolverStatus
 from allocator.replan import Change
 from persistence import models
 from persistence.enums import RunState
+from server.usecases.plan_quotas import QuotaUse
 from server.usecases.plan_scope import AutoDistributeCommand
 
 
@@ -55,6 +56,16 @@ class PlanResult:
     changes: list[Change] = field(default_factory=list)
     state: RunState = RunState.APPLIED
     expire_time: datetime | None = None
+    quota: list[QuotaUse] = field(default_factory=list)
+
+
+def placements(instance: Instance, plan: Plan) -> list[tuple[str, datetime]]:
+    """(channel id, scheduled_at) of every assignment of the plan."""
+    channels, times = instance.channels, instance.slot_times
+    return [
+        (channels[j].id, times[s])
+        for j, s in zip(plan.channel.tolist(), plan.slot.tolist(), strict=True)
+    ]
 
 
 def run_row(command: AutoDistributeCommand, instance: Instance, result: PlanResult) -> models.Run:

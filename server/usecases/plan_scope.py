@@ -18,6 +18,7 @@ from persistence.repositories import Repositories
 from server.usecases import lookups
 from server.usecases.availability import available_now
 from server.usecases.domain_values import channel_to_domain, video_to_domain
+from server.usecases.plan_quotas import scope_pools
 from server.usecases.retry_policy import policy_for
 from server.usecases.scope_values import videos_from_values
 
@@ -53,6 +54,8 @@ class AutoDistributeCommand:
     change_penalty: int = 1
     #: How long a dry run's proposal can be applied.
     proposal_ttl: timedelta = timedelta(hours=24)
+    #: At most this many live channels of one platform per video (0: no cap).
+    max_channels_per_platform: int = 0
 
     @property
     def method(self) -> DistributionMethod:
@@ -73,9 +76,12 @@ def load_scope(repos: Repositories, request: AutoDistributeCommand) -> tuple[Sco
     else:
         videos = videos_from_values(repos.videos.ready_values())
         video_ids = None  # every READY video: the database matches them itself
+    capped = request.max_channels_per_platform > 0
     live = [
         LivePair(*row)
-        for row in repos.distributions.live_pairs([c.id for c in channels], video_ids)
+        for row in repos.distributions.live_pairs(
+            [c.id for c in channels], video_ids, with_platform=capped
+        )
     ]
     released: list[Released] = []
     if request.replan:
@@ -103,6 +109,11 @@ def load_scope(repos: Repositories, request: AutoDistributeCommand) -> tuple[Sco
         time_limit_seconds=request.time_limit_seconds,
         released=sorted(released, key=lambda r: (r.channel_id, r.scheduled_at)),
         change_penalty=request.change_penalty,
+        quota_pools=scope_pools(
+            repos, [c.id for c in channels], request.start, request.end, released
+        ),
+        channel_platforms=[c.platform for c in channels],
+        max_channels_per_platform=request.max_channels_per_platform,
     )
     return scope, {c.id: policy_for(c).max_attempts for c in channels}
 

@@ -14,7 +14,7 @@ are recomputed from the unchanged video and channel, and must equal the proposal
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from allocator import filters, scoring
@@ -27,6 +27,7 @@ from persistence.enums import DistributionMethod, RunState, VideoState
 from persistence.repositories import PlannerLockTimeout, Repositories
 from server.usecases.domain_values import channel_to_domain, video_to_domain
 from server.usecases.errors import Aborted, FailedPrecondition, NotFound
+from server.usecases.plan_quotas import quota_after, recheck_pools
 from server.usecases.plan_result import ChannelFill, PlanResult, Skip
 from server.usecases.plan_write import assignment_rows, with_ids, write_plan
 from server.usecases.proposal_store import change_of, item_of, state_of
@@ -97,7 +98,10 @@ def apply_run(repos: Repositories, command: ApplyRunCommand) -> PlanResult:
         "changes": [item_of(c, item) for c, item in zip(changes, stored["changes"], strict=True)],
     }
     repos.flush()
-    return _result(run, stored, changes, assignments, skipped)
+    result = _result(run, stored, changes, assignments, skipped)
+    times = [c.to_time for c in changes if c.to_time is not None]
+    channel_ids = sorted({c.channel_id for c in changes})
+    return replace(result, quota=quota_after(repos, channel_ids, times))
 
 
 def list_changes(
@@ -147,6 +151,8 @@ def _recheck(
             f"{newer.scheduled_at.isoformat()}) was made after proposal {run.id}; nothing "
             "was written. Make a new dry run"
         )
+    placed = [(c.channel_id, c.to_time) for c in changes if c.to_time is not None]
+    recheck_pools(repos, run.id, since, channel_ids, placed)
     domain_channels = {cid: channel_to_domain(row) for cid, row in channels.items()}
     rules = {cid: filters.compile_rules(c) for cid, c in domain_channels.items()}
     pairs = []
