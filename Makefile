@@ -63,6 +63,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.suggest_wide
 	$(BIN)/python -m bench.replan --size M --repeat 3
 	$(BIN)/python -m bench.processes --repeat 3
+	$(BIN)/python -m bench.quota
 
 # Three replicas on a private PostgreSQL cluster under load, kill -9 and database restarts,
 # then every invariant checked in SQL (docs/operations.md, "Chaos test"). Not part of `test`.
