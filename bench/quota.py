@@ -272,6 +272,14 @@ def run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
     }
 
 
+def _traced(dump_after: float, func: Any, *args: Any) -> Any:
+    import faulthandler
+
+    # A run about to be killed leaves its stack on stderr: where the time went.
+    faulthandler.dump_traceback_later(dump_after)
+    return func(*args)
+
+
 def in_child_limited(timeout: float | None, func: Any, *args: Any) -> Any:
     """bench.run.in_child, or {"timeout": s} when the run takes longer (the child is killed)."""
     if timeout is None:
@@ -281,7 +289,7 @@ def in_child_limited(timeout: float | None, func: Any, *args: Any) -> Any:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1, maxtasksperchild=1) as pool:
         try:
-            return pool.apply_async(func, args).get(timeout)
+            return pool.apply_async(_traced, (max(1.0, timeout - 5), func, *args)).get(timeout)
         except multiprocessing.TimeoutError:
             return {"timeout": timeout}
 
