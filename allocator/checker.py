@@ -108,7 +108,7 @@ def check_plan(problem: AllocationProblem, plan: Plan) -> CheckReport:
     over = np.flatnonzero(per_row > p.vp_capacity)
     if len(over):
         raise PlanCheckError("platform cap", f"video {p.vp_video[over[0]]} over its platform cap")
-    objective = int(p.cand_score[cand].sum())
+    objective = int((p.cand_score[cand] * _factors(p)[slot]).sum())
     if objective != plan.objective:
         raise PlanCheckError("objective", f"plan says {plan.objective}, recomputed {objective}")
     if n != plan.filled:
@@ -157,7 +157,7 @@ def _check_bound(p: AllocationProblem, plan: Plan, objective: int, filled: int) 
             raise PlanCheckError("certificate", "FILTER mode certificate with a fill weight")
         score_bound, fill_bound = weighted, None
     else:
-        smax = int(np.abs(p.cand_score).max()) if p.num_candidates else 0
+        smax = _max_value(p)
         if big_m <= smax:
             raise PlanCheckError("certificate", f"fill weight {big_m} <= max |score| {smax}")
         # Any plan: M * fill + score <= weighted and score >= -fill * smax.
@@ -234,13 +234,79 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
         key = p.video_source[vid].astype(np.int64) * cmax + ch
         pos = np.minimum(np.searchsorted(gk, key), len(gk) - 1)
         base = base + np.where(gk[pos] == key, cert.group_value[pos], 0)
-    weight = (p.cand_score + cert.fill_weight) * den
+    leveled = _leveled(p)[ch]
+    top = _channel_top(p)[ch]
+    weight = (p.cand_score * top + cert.fill_weight) * den
     # Entry prices are >= 0, so a candidate whose video/channel/group duals already cover its
     # weight adds nothing: only the others need their window's slots enumerated.
-    entry = _entry_prices(p, cert, weight - base > 0)
+    entry = _entry_prices(p, cert, (weight - base > 0) & ~leveled)
     excess = np.where(entry < 0, 0, np.maximum(0, weight - base - np.maximum(entry, 0)))
+    excess[leveled] = 0
     total = rows + int(excess.sum())
+    todo = np.flatnonzero(leveled & (weight - base > 0))
+    total += int(np.maximum(_best_entries(p, cert, todo) - base[todo], 0).sum())
     return -((-total) // den)
+
+
+def _factors(p: AllocationProblem) -> Int64Array:
+    """Each slot's weight in hundredths, or 1 everywhere when every weight is 1.0."""
+    w = p.slot_weight
+    if len(w) == 0 or np.all(w == 100):
+        return np.ones(p.num_slots, np.int64)
+    return w.astype(np.int64)
+
+
+def _channel_top(p: AllocationProblem) -> Int64Array:
+    """Each channel's largest slot factor (1 without slots)."""
+    top = np.ones(p.num_channels, np.int64)
+    np.maximum.at(top, p.slot_channel, _factors(p))
+    return top
+
+
+def _leveled(p: AllocationProblem) -> np.ndarray:
+    """Channels whose slots have different factors."""
+    low = np.full(p.num_channels, np.iinfo(np.int64).max)
+    np.minimum.at(low, p.slot_channel, _factors(p))
+    return (low != _channel_top(p)) & (low != np.iinfo(np.int64).max)
+
+
+def _max_value(p: AllocationProblem) -> int:
+    if p.num_candidates == 0:
+        return 0
+    return int((np.abs(p.cand_score) * _channel_top(p)[p.cand_channel]).max())
+
+
+def _best_entries(p: AllocationProblem, cert: DualCertificate, todo: Int64Array) -> Int64Array:
+    """For candidates `todo` of leveled channels: the best (value * den - price) over the slots
+    they may take (the fill weight included; -inf when none), enumerated slot by slot."""
+    den = int(cert.denominator)
+    out = np.full(len(todo), np.iinfo(np.int64).min // 4, np.int64)
+    if len(todo) == 0:
+        return out
+    ch = p.cand_channel[todo].astype(np.int64)
+    vid = p.cand_video[todo].astype(np.int64)
+    ptr = np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1))
+    c_lo, c_hi = ptr[ch], ptr[ch + 1]
+    ws, we = p.video_window_start[vid], p.video_window_end[vid]
+    first_t = p.slot_time[c_lo.clip(0, max(p.num_slots - 1, 0))]
+    last_t = p.slot_time[(c_hi - 1).clip(0, max(p.num_slots - 1, 0))]
+    timed = cert.timed_video[vid]
+    covers = (ws <= first_t) & (we > last_t) & ~timed
+    extra = slot_extra(p, cert)
+    factors = _factors(p)
+    lens = c_hi - c_lo
+    owner = np.repeat(np.arange(len(todo)), lens)
+    slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - c_lo, lens)
+    t = p.slot_time[slot]
+    allowed = (t >= ws[owner]) & (t < we[owner])
+    price = extra[slot] + np.where(covers[owner], 0, cert.cday[p.slot_cday[slot]] + cert.slot[slot])
+    if p.spacing_seconds > 0:
+        tim = timed[owner]
+        allowed &= ~(tim & _near_pin(p, vid[owner], t))
+        price = price + np.where(tim, _spacing(p, cert, vid[owner], t), 0)
+    value = (p.cand_score[todo][owner] * factors[slot] + cert.fill_weight) * den - price
+    np.maximum.at(out, owner[allowed], value[allowed])
+    return out
 
 
 def _entry_prices(p: AllocationProblem, cert: DualCertificate, wanted: np.ndarray) -> Int64Array:

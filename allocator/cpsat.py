@@ -52,6 +52,7 @@ from allocator.problem import (
     SolverStatus,
 )
 from allocator.slotting import assign_slots
+from allocator.weights import total_value
 
 # Share of a run's budget for SCHEDULE's first (fill) stage when CP-SAT must find the fill.
 _FILL_STAGE_SHARE = 0.4
@@ -263,7 +264,7 @@ def _run_cp(
     gap = None
     stats["cp_columns_before_fixing"] = matrix.num_columns
     if start is not None:
-        start_w = int(p.cand_score[start[0]].sum()) + big_m * len(start[0])
+        start_w = total_value(p, start[0], start[1]) + big_m * len(start[0])
         gap = weighted_bound - den * start_w
         matrix = restrict(matrix, useful_columns(p, matrix, cert, gap))
         hint = hint_from_assignment(p, matrix, start[0], start[1])
@@ -343,7 +344,7 @@ def _decode(
 
 def _better(p: AllocationProblem, a: tuple[Int64Array, ...], b: tuple[Int64Array, ...]) -> bool:
     """Whether plan a beats plan b: (fill, score) in SCHEDULE, score in FILTER."""
-    sa, sb = int(p.cand_score[a[0]].sum()), int(p.cand_score[b[0]].sum())
+    sa, sb = total_value(p, a[0], a[1]), total_value(p, b[0], b[1])
     if p.mode is Mode.SCHEDULE:
         return (len(a[0]), sa) > (len(b[0]), sb)
     return sa > sb
@@ -351,4 +352,4 @@ def _better(p: AllocationProblem, a: tuple[Int64Array, ...], b: tuple[Int64Array
 
 def _weighted(p: AllocationProblem, best: tuple[Int64Array, ...], big_m: int) -> int:
     """sum(fill weight + score) of a plan: what the certificates bound."""
-    return int(p.cand_score[best[0]].sum()) + big_m * len(best[0])
+    return total_value(p, best[0], best[1]) + big_m * len(best[0])

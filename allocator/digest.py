@@ -40,6 +40,7 @@ _LIMIT_ARRAYS: tuple[tuple[str, str], ...] = (
     ("vp_video", "<i4"),
     ("vp_platform", "<i4"),
     ("vp_capacity", "<i4"),
+    ("slot_weight", "<i8"),
 )
 _DIGEST_VERSION = b"vdist.allocator.AllocationProblem/1"
 
@@ -66,6 +67,7 @@ def problem_digest(problem: AllocationProblem) -> str:
     ):
         h.update(f"{name}={value}\0".encode())
     limits = len(problem.window_capacity) > 0 or len(problem.vp_video) > 0
+    limits = limits or len(problem.slot_weight) > 0
     for name, dtype in _DIGEST_ARRAYS + (_LIMIT_ARRAYS if limits else ()):
         values = np.ascontiguousarray(getattr(problem, name), dtype=np.dtype(dtype))
         h.update(f"{name}:{dtype}:{len(values)}\0".encode())

@@ -6,9 +6,12 @@ candidate through the days its window covers and the slots of the days it only c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from allocator.problem import AllocationProblem, Int64Array
+if TYPE_CHECKING:
+    from allocator.problem import AllocationProblem, Int64Array
 
 
 def expand_ranges(starts: Int64Array, ends: Int64Array) -> tuple[Int64Array, Int64Array]:

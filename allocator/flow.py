@@ -54,6 +54,7 @@ from ortools.graph.python import min_cost_flow
 from allocator.entries import window_entries
 from allocator.limits import windows_exact
 from allocator.problem import AllocationProblem, DualCertificate, Int64Array, Mode
+from allocator.weights import Levels, max_abs_value
 
 
 class FlowError(RuntimeError):
@@ -85,7 +86,13 @@ def fill_weight(problem: AllocationProblem) -> int:
     max_fill = min(int(problem.video_capacity.sum()), problem.num_slots)
     # A plan with one more assignment must beat any score difference, and the certified fill
     # bound floor(B / (M - max|score|)) must separate fills: (2F + 1) * max|score| < M.
-    return 1 + 2 * (max_fill + 1) * int(np.abs(problem.cand_score).max())
+    return 1 + 2 * (max_fill + 1) * max_abs_value(problem)
+
+
+def _has_groups(gkey: Int64Array) -> bool:
+    """Whether two of the keys are equal (a same-source group of two or more)."""
+    ordered = np.sort(gkey)
+    return bool(len(ordered) > 1 and np.any(ordered[1:] == ordered[:-1]))
 
 
 class _Arcs:
@@ -131,7 +138,10 @@ def solve_flow(
     V, C, D, S = p.num_videos, p.num_channels, p.num_cdays, p.num_slots
     vid = p.cand_video[cand].astype(np.int64)
     ch = p.cand_channel[cand].astype(np.int64)
-    weight = p.cand_score[cand] + big_m
+    # On a leveled channel (slot weights differ) the value depends on the slot: the candidate
+    # arc carries the fill weight, its entries the value (`allocator.weights`).
+    lev = p.channel_leveled[ch]
+    weight = p.cand_score[cand] * p.channel_factor[ch] + big_m
     lo, hi = p.slot_range(cand)
     usable = (hi > lo) & (weight > 0)
     free = (lo == p.channel_slot_ptr[ch]) & (hi == p.channel_slot_ptr[ch + 1])
@@ -143,19 +153,21 @@ def solve_flow(
     base_s = base_d + D
     nxt = base_s + S
 
-    # Same-source groups with >= 2 usable members on one channel.
+    # Same-source groups with >= 2 usable members on one channel. On leveled channels a
+    # group node would lose each member's value: there the groups are left out (exact=False).
     gkey = p.video_source[vid].astype(np.int64) * max(C, 1) + ch
-    gk_u, g_inv, g_cnt = np.unique(gkey[usable], return_inverse=True, return_counts=True)
+    exact = not _has_groups(gkey[usable & lev])
+    grouping = usable & ~lev
+    gk_u, g_inv, g_cnt = np.unique(gkey[grouping], return_inverse=True, return_counts=True)
     grouped = np.zeros(len(cand), bool)
     group_of = np.full(len(cand), -1, np.int64)
-    idx_usable = np.flatnonzero(usable)
+    idx_usable = np.flatnonzero(grouping)
     multi = g_cnt[g_inv] >= 2
     grouped[idx_usable[multi]] = True
     gid_compact = np.full(len(gk_u), -1, np.int64)
     gid_compact[g_cnt >= 2] = np.arange(int((g_cnt >= 2).sum()))
     group_of[idx_usable[multi]] = gid_compact[g_inv[multi]]
     n_groups = int((g_cnt >= 2).sum())
-    exact = True
     if n_groups:
         members = np.flatnonzero(grouped)
         gm = group_of[members]
@@ -191,6 +203,13 @@ def solve_flow(
     base_p = nxt
     base_win = base_p + p.num_parts
     nxt = base_win + len(win_ids)
+    # Free candidates of leveled channels: a node each, entering one weight level of the
+    # channel (a node per (channel, factor)), which enters that level's parts.
+    lf_idx = np.flatnonzero(usable & free & lev)
+    levels = Levels.of(p)
+    base_lf = nxt
+    base_lv = base_lf + len(lf_idx)
+    nxt = base_lv + levels.count
     n_nodes = nxt
 
     arcs = _Arcs()
@@ -225,20 +244,46 @@ def solve_flow(
     a_day = arcs.add(base_d + np.arange(D), day_head, p.cday_free, 0)
     a_slot = arcs.add(base_s + np.arange(S), base_d + p.slot_cday, 1, 0)
     arcs.add(np.array([SRC]), np.array([SINK]), supply + 1, 0)
+    a_lp = arcs.add(base_lv + levels.of_part[levels.parts], base_p + levels.parts, supply + 1, 0)
     # Candidate arcs, from the video or from its (video, platform) node.
     head = base_r + ch
     head[windowed] = base_w + np.arange(len(w_idx))
+    head[lf_idx] = base_lf + np.arange(len(lf_idx))
     if n_groups:
         head[grouped] = base_g + group_of[grouped]
     tail = base_v + vid
     capped = usable & (rows >= 0)
     tail[capped] = base_vp + np.searchsorted(vp_rows, rows[capped])
     c_idx = np.flatnonzero(usable)
-    a_cand = arcs.add(tail[c_idx], head[c_idx], 1, -weight[c_idx])
-    # Entries of windowed candidates.
+    cost = np.where(lev, -big_m, -weight)
+    a_cand = arcs.add(tail[c_idx], head[c_idx], 1, cost[c_idx])
+    l_own, l_level = levels.entries(ch[lf_idx])
+    a_level = arcs.add(
+        base_lf + l_own,
+        base_lv + l_level,
+        1,
+        -p.cand_score[cand[lf_idx]][l_own] * levels.factor[l_level],
+    )
+    # Entries of windowed candidates (worth score * factor on a leveled channel).
     entries = [window_entries(p, lo[w_idx], hi[w_idx])]
-    a_entry = [arcs.add(base_w + entries[0][0], base_d + entries[0][1], 2, 0)]
-    a_entry.append(arcs.add(base_w + entries[0][2], base_s + entries[0][3], 2, 0))
+    w_score = np.where(lev[w_idx], p.cand_score[cand[w_idx]], 0)
+    day_factor = p.slot_factor[p.cday_slot_ptr[:-1]] if D else np.zeros(0, np.int64)
+    a_entry = [
+        arcs.add(
+            base_w + entries[0][0],
+            base_d + entries[0][1],
+            2,
+            -w_score[entries[0][0]] * day_factor[entries[0][1]],
+        )
+    ]
+    a_entry.append(
+        arcs.add(
+            base_w + entries[0][2],
+            base_s + entries[0][3],
+            2,
+            -w_score[entries[0][2]] * p.slot_factor[entries[0][3]],
+        )
+    )
     a_group = 0
     if n_groups:
         g_head = base_r + g_ch
@@ -275,7 +320,6 @@ def solve_flow(
 
     cand_flow = flows[a_cand : a_cand + len(c_idx)]
     chosen = cand[c_idx[cand_flow > 0]]
-    score_sum = int(p.cand_score[chosen].sum())
     gkeys = gk_u[g_cnt >= 2] if n_groups else np.zeros(0, np.int64)
     channel_dual = np.zeros(C, np.int64)
     channel_dual[plain] = arc_dual(a_root, len(plain))
@@ -314,14 +358,27 @@ def solve_flow(
         if n_groups:
             part_of[grouped] = owners[1][group_of[grouped]]
         picked = c_idx[cand_flow > 0]
-        at_root = picked[(part_of[picked] < 0) & parted[ch[picked]]]
+        at_root = picked[(part_of[picked] < 0) & parted[ch[picked]] & ~lev[picked]]
         at_root = at_root[np.argsort(ch[at_root], kind="stable")]
         root_flow = flows[a_rp : a_rp + p.num_parts]
         part_of[at_root] = np.repeat(np.arange(p.num_parts), root_flow)
+        # Free candidates of leveled channels: the level their unit took, then that level's
+        # parts in the counts its arcs carry.
+        taken = flows[a_level : a_level + len(l_own)] > 0
+        by_level = np.argsort(l_level[taken], kind="stable")
+        lf_taken = lf_idx[l_own[taken]][by_level]
+        part_of[lf_taken] = levels.parts_in_counts(
+            l_level[taken][by_level], flows[a_lp : a_lp + len(levels.parts)]
+        )
     order = np.argsort(chosen, kind="stable")
+    chosen_part = part_of[c_idx[cand_flow > 0]][order]
+    factor = p.channel_factor[p.cand_channel[chosen[order]]]
+    in_part = chosen_part >= 0
+    factor[in_part] = p.part_factor[chosen_part[in_part]]
+    score_sum = int((p.cand_score[chosen[order]] * factor).sum())
     return FlowResult(
         chosen=chosen[order],
-        chosen_part=part_of[c_idx[cand_flow > 0]][order],
+        chosen_part=chosen_part,
         objective=score_sum,
         filled=len(chosen),
         weighted=score_sum + big_m * len(chosen),

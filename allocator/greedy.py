@@ -18,6 +18,7 @@ import numpy as np
 
 from allocator.limits import fits_limits, member_window
 from allocator.problem import AllocationProblem, Int64Array, Plan, SolverStatus
+from allocator.weights import total_value
 
 _NO_BOUND = int(np.iinfo(np.int64).max)
 _FILL_CHUNK = 65_536
@@ -134,7 +135,7 @@ class _Placer:
             slot=np.array(self.slots, np.int64),
             score=p.cand_score[cand],
             status=SolverStatus.FEASIBLE,
-            objective=int(p.cand_score[cand].sum()),
+            objective=total_value(p, cand, np.array(self.slots, np.int64)),
             filled=len(cand),
             best_bound=_NO_BOUND,
             fill_bound=_NO_BOUND,

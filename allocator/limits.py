@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from allocator.weights import MAX_WEIGHT, level_key
+
 if TYPE_CHECKING:
     from allocator.problem import AllocationProblem, BoolArray, DualCertificate, Int64Array
 
@@ -64,16 +66,18 @@ def windows_exact(p: AllocationProblem) -> bool:
 
 
 def parts_of_slots(p: AllocationProblem) -> tuple[Int64Array, Int64Array, Int64Array]:
-    """(slot_part, part_channel, part_window): parts of the channels that meet a window."""
-    windowed = np.zeros(p.num_channels, bool)
-    windowed[p.slot_channel[p.slot_window >= 0]] = True
-    in_part = windowed[p.slot_channel]
+    """(slot_part, part_channel, part_window): the parts of the channels that meet a window
+    or weigh their slots differently (`allocator.weights`): one per (window, weight)."""
+    parted = p.channel_leveled.copy()
+    parted[p.slot_channel[p.slot_window >= 0]] = True
+    in_part = parted[p.slot_channel]
+    radix = MAX_WEIGHT + 1
     key = p.slot_channel[in_part].astype(np.int64) * (len(p.window_capacity) + 1)
-    key = key + p.slot_window[in_part] + 1
+    key = (key + p.slot_window[in_part] + 1) * radix + level_key(p)[in_part]
     uniq, inverse = np.unique(key, return_inverse=True)
     slot_part = np.full(p.num_slots, -1, np.int64)
     slot_part[in_part] = inverse
-    part_channel, part_window = np.divmod(uniq, len(p.window_capacity) + 1)
+    part_channel, part_window = np.divmod(uniq // radix, len(p.window_capacity) + 1)
     return slot_part, part_channel, part_window - 1
 
 

@@ -92,6 +92,7 @@ def _neighbourhood(
         slot_channel=cmap[p.slot_channel[sm]],
         slot_time=p.slot_time[sm],
         slot_day=p.slot_day[sm],
+        slot_weight=p.slot_weight[sm] if len(p.slot_weight) else p.slot_weight,
         pin_video=np.r_[p.pin_video, stay_vid],
         pin_channel=np.zeros(len(p.pin_video) + len(stay_vid), np.int32),  # only spacing
         pin_time=np.r_[p.pin_time, p.slot_time[slot[stay]]],
@@ -290,7 +291,9 @@ def _lns(
                     continue
                 sc, ss = _decode(job.sub, job.matrix, res.columns)
                 cand, slot = job.ce[sc], job.sm[ss]
-                if _better(p, (np.r_[best[0][job.stay], cand],), best):
+                if _better(
+                    p, (np.r_[best[0][job.stay], cand], np.r_[best[1][job.stay], slot]), best
+                ):
                     found.append((job, cand, slot))
             merged = _merge(p, best, found)
             if merged is not None:

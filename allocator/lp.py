@@ -33,7 +33,7 @@ from allocator.model_matrix import (
     ModelMatrix,
 )
 from allocator.problem import AllocationProblem, BoolArray, DualCertificate, Int64Array
-from allocator.pruning import near_pin, spacing_cover
+from allocator.pruning import group_price, near_pin, spacing_cover
 
 _NONE = np.zeros(0, np.int64)
 
@@ -136,10 +136,7 @@ def column_reduced_costs(
     vid = p.cand_video[cand].astype(np.int64)
     ch = p.cand_channel[cand].astype(np.int64)
     price = duals.video[vid] + duals.channel[ch]
-    if len(duals.group_key):
-        gkey = p.video_source[vid].astype(np.int64) * max(p.num_channels, 1) + ch
-        at = np.minimum(np.searchsorted(duals.group_key, gkey), len(duals.group_key) - 1)
-        price = price + np.where(duals.group_key[at] == gkey, duals.group_value[at], 0)
+    price = price + group_price(p, duals, vid, ch)
     price = price + vp_dual(p, duals, cand)
     day = matrix.col_kind == DAY
     slot = matrix.col_kind == SLOT
@@ -162,7 +159,7 @@ def column_reduced_costs(
     timed = slot & duals.timed_video[vid]
     if np.any(timed):
         price[timed] += spacing_cover(p, duals, vid[timed], p.slot_time[matrix.col_where[timed]])
-    weight = p.cand_score[cand] + duals.fill_weight
+    weight = matrix.col_score + duals.fill_weight
     return weight * duals.denominator - price
 
 
@@ -233,13 +230,16 @@ def timed_pair_violators(
     price = (
         duals.video[vid]
         + duals.channel[ch]
-        + _group_price(p, duals, vid, ch)
+        + group_price(p, duals, vid, ch)
         + duals.cday[p.slot_cday[slot]]
         + duals.slot[slot]
         + spacing_cover(p, duals, vid, t)
         + lp.candidate_dual[at]
+        + slot_extra(p, duals)[slot]
+        + vp_dual(p, duals, cand)
     )
-    rc = (p.cand_score[cand] + duals.fill_weight) * duals.denominator - price
+    value = p.cand_score[cand] * p.slot_factor[slot]
+    rc = (value + duals.fill_weight) * duals.denominator - price
     present_key = (matrix.col_cand[matrix.col_kind == SLOT] << 32) | matrix.col_where[
         matrix.col_kind == SLOT
     ]
@@ -250,13 +250,3 @@ def timed_pair_violators(
     first = np.searchsorted(at[order], at[order])
     best = order[np.arange(len(order)) - first < per_candidate]
     return cand[best], slot[best]
-
-
-def _group_price(
-    p: AllocationProblem, duals: DualCertificate, vid: Int64Array, ch: Int64Array
-) -> Int64Array:
-    if len(duals.group_key) == 0:
-        return np.zeros(len(vid), np.int64)
-    gkey = p.video_source[vid].astype(np.int64) * max(p.num_channels, 1) + ch
-    at = np.minimum(np.searchsorted(duals.group_key, gkey), len(duals.group_key) - 1)
-    return np.where(duals.group_key[at] == gkey, duals.group_value[at], 0)

@@ -137,7 +137,7 @@ def build_matrix(
     order = np.lexsort((col_where, col_kind, col_cand))
     col_cand, col_kind, col_where = col_cand[order], col_kind[order], col_where[order]
     n_col = len(col_cand)
-    col_score = p.cand_score[cand[col_cand]]
+    col_score = p.cand_score[cand[col_cand]] * _column_factor(p, ch, col_cand, col_kind, col_where)
     col_day = np.full(n_col, -1, np.int64)
     col_day[col_kind == DAY] = col_where[col_kind == DAY]
     col_day[col_kind == SLOT] = p.slot_cday[col_where[col_kind == SLOT]]
@@ -212,6 +212,25 @@ def build_matrix(
     )
 
 
+def _column_factor(
+    p: AllocationProblem,
+    ch: Int64Array,
+    col_cand: Int64Array,
+    col_kind: Int64Array,
+    col_where: Int64Array,
+) -> Int64Array:
+    """What each column multiplies its candidate's score by (`allocator.weights`)."""
+    factor = p.channel_factor[ch[col_cand]]
+    for kind, of in (
+        (PART, lambda w: p.part_factor[w]),
+        (DAY, lambda w: p.slot_factor[p.cday_slot_ptr[w]]),
+        (SLOT, lambda w: p.slot_factor[w]),
+    ):
+        sel = col_kind == kind
+        factor[sel] = of(col_where[sel])
+    return factor
+
+
 def _limit_rows(
     p: AllocationProblem,
     cand: Int64Array,
@@ -221,7 +240,7 @@ def _limit_rows(
     add_rows: Callable[[int, Int64Array, Int64Array, object], None],
 ) -> None:
     """Part, family window and (video, platform) rows (`allocator.limits`)."""
-    if not p.has_limits:
+    if not (p.has_limits or p.num_parts):
         return
     cols = np.arange(len(col_cand), dtype=np.int64)
     col_part = np.full(len(col_cand), -1, np.int64)

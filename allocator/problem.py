@@ -38,8 +38,15 @@ import numpy as np
 import numpy.typing as npt
 
 from allocator.limits import candidate_rows, family_of_slots, parts_of_slots
-from allocator.problem_checks import _TIME_BITS, check_limits, check_ranges, check_sizes
+from allocator.problem_checks import (
+    _TIME_BITS,
+    check_limits,
+    check_ranges,
+    check_sizes,
+    check_weights,
+)
 from allocator.problem_checks import ProblemError as ProblemError
+from allocator.weights import channel_factors, level_key, slot_factors
 
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
@@ -113,6 +120,7 @@ class AllocationProblem:
     vp_video: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
     vp_platform: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
     vp_capacity: Int32Array = field(default_factory=lambda: np.zeros(0, np.int32))
+    slot_weight: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
     min_hours_between: int = 0
     time_limit_seconds: float = 10.0
     num_workers: int = 2
@@ -139,6 +147,7 @@ class AllocationProblem:
             ("vp_video", np.int32),
             ("vp_platform", np.int32),
             ("vp_capacity", np.int32),
+            ("slot_weight", np.int64),
         ]
         for name, dtype in specs:
             object.__setattr__(self, name, _frozen(getattr(self, name), dtype, name))
@@ -147,6 +156,7 @@ class AllocationProblem:
         check_sizes(self)
         check_ranges(self)
         check_limits(self)
+        check_weights(self)
 
     # ---- sizes ---------------------------------------------------------------------------
     @property
@@ -198,6 +208,7 @@ class AllocationProblem:
             (np.diff(self.slot_channel) != 0)
             | (np.diff(self.slot_day) != 0)
             | (np.diff(self.slot_window) != 0)
+            | (np.diff(level_key(self)) != 0)
         )
         return np.cumsum(new).astype(np.int64) - 1
 
@@ -254,6 +265,34 @@ class AllocationProblem:
     def has_limits(self) -> bool:
         """Whether any quota window or platform cap can bind."""
         return bool(np.any(self.slot_window >= 0)) or bool(np.any(self.cand_vp >= 0))
+
+    @cached_property
+    def slot_factor(self) -> Int64Array:
+        """What a score is worth per slot: its weight in hundredths (all 1 unweighted)."""
+        return slot_factors(self)
+
+    @property
+    def value_scale(self) -> int:
+        """Values are scores times this: 100 when any slot weighs other than 1.0, else 1."""
+        return 100 if len(self.slot_weight) and np.any(self.slot_weight != 100) else 1
+
+    @cached_property
+    def channel_factor(self) -> Int64Array:
+        """Per channel, the factor of its slots (the largest, when it is leveled)."""
+        return channel_factors(self)[0]
+
+    @cached_property
+    def channel_leveled(self) -> BoolArray:
+        """Channels whose slots weigh differently (`allocator.weights`)."""
+        return channel_factors(self)[1]
+
+    @cached_property
+    def part_factor(self) -> Int64Array:
+        """The factor of each part's slots (one per part on a leveled channel)."""
+        out = np.ones(self.num_parts, np.int64)
+        parted = self.slot_part >= 0
+        out[self.slot_part[parted]] = self.slot_factor[parted]
+        return out
 
     @cached_property
     def slot_part(self) -> Int64Array:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from allocator.limits import member_window, vp_key
+from allocator.weights import MAX_WEIGHT, max_abs_value
 
 if TYPE_CHECKING:
     from allocator.problem import AllocationProblem
@@ -129,3 +130,19 @@ def check_limits(p: AllocationProblem) -> None:
         key = np.sort(vp_key(p.vp_video, p.vp_platform))
         if np.any(key[1:] == key[:-1]):
             raise ProblemError("vp_video", "", "a (video, platform) row listed twice")
+
+
+def check_weights(p: AllocationProblem) -> None:
+    """Slot weights: one per slot or none, in hundredths within [1, MAX_WEIGHT], and values
+    small enough for the flow's integer costs (SCHEDULE's fill weight multiplies them)."""
+    w = p.slot_weight
+    if len(w) not in (0, p.num_slots):
+        raise ProblemError("slot_weight", len(w), f"one per slot ({p.num_slots}) or none")
+    if len(w) and (int(w.min()) < 1 or int(w.max()) > MAX_WEIGHT):
+        raise ProblemError("slot_weight", int(w.max()), f"hundredths in [1, {MAX_WEIGHT}]")
+    top = max_abs_value(p)
+    if top >= 1 << 46:
+        raise ProblemError("slot_weight", top, "|score * weight| must be < 2**46")
+    fill = min(int(p.video_capacity.sum()), p.num_slots) + 1
+    if p.mode.value == "SCHEDULE" and 2 * fill * fill * max(top, 1) >= 1 << 61:
+        raise ProblemError("slot_weight", top, "values too large for SCHEDULE mode's fill weight")

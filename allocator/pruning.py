@@ -104,13 +104,7 @@ def candidate_prices(
     p = problem
     vid = p.cand_video[cand].astype(np.int64)
     ch = p.cand_channel[cand].astype(np.int64)
-    price = duals.video[vid] + duals.channel[ch]
-    if len(duals.group_key):
-        gkey = p.video_source[vid].astype(np.int64) * max(p.num_channels, 1) + ch
-        pos = np.searchsorted(duals.group_key, gkey)
-        pos_c = np.minimum(pos, len(duals.group_key) - 1)
-        hit = duals.group_key[pos_c] == gkey
-        price = price + np.where(hit, duals.group_value[pos_c], 0)
+    price = duals.video[vid] + duals.channel[ch] + group_price(p, duals, vid, ch)
     price = price + vp_dual(p, duals, cand)
     lo, hi = p.slot_range(cand)
     free = (lo == p.channel_slot_ptr[ch]) & (hi == p.channel_slot_ptr[ch + 1]) & (hi > lo)
@@ -127,6 +121,17 @@ def candidate_prices(
     if len(tim):
         entry[tim] = timed_entry_prices(p, duals, cand[tim], lo[tim], hi[tim], extra)
     return np.where(entry >= _INF, _INF, price + entry)
+
+
+def group_price(
+    p: AllocationProblem, duals: DualCertificate, vid: Int64Array, ch: Int64Array
+) -> Int64Array:
+    """The same-source group dual each (video, channel) pays (0 outside a group row)."""
+    if len(duals.group_key) == 0:
+        return np.zeros(len(vid), np.int64)
+    gkey = p.video_source[vid].astype(np.int64) * max(p.num_channels, 1) + ch
+    pos = np.minimum(np.searchsorted(duals.group_key, gkey), len(duals.group_key) - 1)
+    return np.where(duals.group_key[pos] == gkey, duals.group_value[pos], 0)
 
 
 def timed_entry_prices(
@@ -192,10 +197,58 @@ def spacing_cover(
 def reduced_costs(
     problem: AllocationProblem, duals: DualCertificate, cand: Int64Array
 ) -> Int64Array:
-    """denominator * weight - price for candidates `cand` (very negative when unusable)."""
-    weight = problem.cand_score[cand] + duals.fill_weight
-    price = candidate_prices(problem, duals, cand)
-    return np.where(price >= _INF, -_INF, weight * duals.denominator - price)
+    """denominator * weight - price for candidates `cand` (very negative when unusable).
+
+    On a leveled channel (`allocator.weights`) a candidate is worth score * factor of the
+    slot it takes: its reduced cost is the best over the weight levels of its channel.
+    """
+    p = problem
+    cand = np.asarray(cand, np.int64)
+    weight = p.cand_score[cand] * p.channel_factor[p.cand_channel[cand]] + duals.fill_weight
+    price = candidate_prices(p, duals, cand)
+    rc = np.where(price >= _INF, -_INF, weight * duals.denominator - price)
+    leveled = np.flatnonzero(p.channel_leveled[p.cand_channel[cand]])
+    if len(leveled):
+        rc[leveled] = _leveled_reduced_costs(p, duals, cand[leveled])
+    return rc
+
+
+def _leveled_reduced_costs(
+    p: AllocationProblem, duals: DualCertificate, cand: Int64Array
+) -> Int64Array:
+    """Reduced costs of candidates of leveled channels: max over the factors f of their
+    channel of (score * f + fill weight) * denominator - the cheapest entry at factor f."""
+    vid = p.cand_video[cand].astype(np.int64)
+    ch = p.cand_channel[cand].astype(np.int64)
+    base = duals.video[vid] + duals.channel[ch] + vp_dual(p, duals, cand)
+    base = base + group_price(p, duals, vid, ch)
+    lo, hi = p.slot_range(cand)
+    timed = duals.timed_video[vid]
+    extra = slot_extra(p, duals)
+    slot_cost = duals.cday[p.slot_cday] + duals.slot + extra
+    free = (lo == p.channel_slot_ptr[ch]) & (hi == p.channel_slot_ptr[ch + 1]) & ~timed
+    best = np.full(len(cand), -_INF, np.int64)
+    for f in np.unique(p.slot_factor[p.channel_leveled[p.slot_channel]]).tolist():
+        at_f = p.slot_factor == f
+        entry = np.full(len(cand), _INF, np.int64)
+        # Free: the channel's cheapest slot of factor f (window and part duals only).
+        table = np.full(p.num_channels, _INF, np.int64)
+        np.minimum.at(table, p.slot_channel[at_f], extra[at_f])
+        entry[free] = table[ch[free]]
+        win = np.flatnonzero(~free & ~timed)
+        if len(win):
+            entry[win] = RangeMin(np.where(at_f, slot_cost, _INF)).query(lo[win], hi[win])
+        tim = np.flatnonzero(timed)
+        if len(tim):
+            owner, slot = expand_ranges(lo[tim], hi[tim])
+            ok = at_f[slot] & ~near_pin(p, vid[tim][owner], p.slot_time[slot])
+            cost = slot_cost[slot] + spacing_cover(p, duals, vid[tim][owner], p.slot_time[slot])
+            cheapest = np.full(len(tim), _INF, np.int64)
+            np.minimum.at(cheapest, owner[ok], cost[ok])
+            entry[tim] = cheapest
+        value = (p.cand_score[cand] * f + duals.fill_weight) * duals.denominator
+        best = np.maximum(best, np.where(entry >= _INF, -_INF, value - entry))
+    return np.where(best <= -_INF, -_INF, best - base)
 
 
 def row_value(problem: AllocationProblem, duals: DualCertificate) -> int:
@@ -238,7 +291,8 @@ def near_margin(problem: AllocationProblem, share: float = NEAR_SHARE) -> int:
     """The reduced cost (in weight units) above -margin that makes a dropped candidate near."""
     if problem.num_candidates == 0:
         return 1
-    return max(1, int(share * float(np.abs(problem.cand_score).mean())))
+    factor = float(problem.channel_factor[problem.cand_channel].mean())
+    return max(1, int(share * factor * float(np.abs(problem.cand_score).mean())))
 
 
 def price_dropped(
@@ -254,7 +308,8 @@ def price_dropped(
     found: list[Int64Array] = []
     for start in range(0, p.num_candidates, _PRICE_CHUNK):
         sl = slice(start, min(start + _PRICE_CHUNK, p.num_candidates))
-        bound = (p.cand_score[sl] + duals.fill_weight) * duals.denominator
+        factor = p.channel_factor[p.cand_channel[sl]]  # a leveled channel's largest
+        bound = (p.cand_score[sl] * factor + duals.fill_weight) * duals.denominator
         bound -= duals.video[p.cand_video[sl]]
         bound -= duals.channel[p.cand_channel[sl]]
         found.append(start + np.flatnonzero((bound > -margin) & ~keep[sl]))

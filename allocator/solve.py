@@ -71,6 +71,7 @@ from allocator.problem import (
 from allocator.pruning import PrunedFlow, prune_and_solve, reduced_costs, row_value
 from allocator.slotting import SlottingError, assign_slots
 from allocator.spaced_flow import spaced_flow_certificate
+from allocator.weights import max_abs_value, total_value
 
 _MAX_LP_ROUNDS = 30
 _SAMPLE_SLOTS = 2  # initial slot columns per timed candidate (LP time grows fast with more)
@@ -147,8 +148,10 @@ def _solve_flow_shaped(
 ) -> Plan | None:
     """The flow optimum, confirmed by CP-SAT; None when the flow's choice does not fit."""
     flow = pruned.flow
-    if not windows_exact(p):
-        stats["flow_fits"] = False  # overlapping quota windows: the flow is a relaxation
+    if not windows_exact(p) or _shares_a_source(p, flow.chosen):
+        # Overlapping quota windows, or same-source videos on a leveled channel (whose group
+        # rows the flow leaves out): the flow is a relaxation.
+        stats["flow_fits"] = False
         return None
     t0 = time.perf_counter()
     try:
@@ -205,7 +208,7 @@ def _solve_relaxed(
     if spaced is not None:
         others += [spread_repair(p, spaced[3], phase) for phase in phases]
     for other in others:
-        if _better(p, (other.candidate,), (start.candidate,)):
+        if _better(p, (other.candidate, other.slot), (start.candidate, start.slot)):
             start = other
     best: tuple[Int64Array, Int64Array] = (start.candidate, start.slot)
     stats["hint_s"] = time.perf_counter() - t0
@@ -285,6 +288,13 @@ def _solve_relaxed(
     return _plan(p, best, bound, cert, stats)
 
 
+def _shares_a_source(p: AllocationProblem, chosen: Int64Array) -> bool:
+    """Whether two chosen candidates of one channel share a source."""
+    key = p.video_source[p.cand_video[chosen]].astype(np.int64) * max(p.num_channels, 1)
+    key = np.sort(key + p.cand_channel[chosen])
+    return bool(len(key) > 1 and np.any(key[1:] == key[:-1]))
+
+
 def _start_units(p: AllocationProblem, chosen: Int64Array, repairs: int, spaced: bool) -> float:
     """Work units charged for the starting plans.
 
@@ -313,11 +323,11 @@ def _plan(
     cand, slots = fit_limits(p, *best) if p.has_limits else best
     order = np.argsort(cand, kind="stable")
     cand, slots = cand[order], slots[order]
-    objective = int(p.cand_score[cand].sum())
+    objective = total_value(p, cand, slots)
     filled = len(cand)
     big_m = cert.fill_weight
     if p.mode is Mode.SCHEDULE:
-        smax = int(np.abs(p.cand_score).max()) if p.num_candidates else 0
+        smax = max_abs_value(p)
         fill_bound = weighted_bound // (big_m - smax) if big_m > smax else 0
         score_bound = weighted_bound - big_m * filled
         proven = fill_bound == filled and score_bound == objective

@@ -142,7 +142,7 @@ def brute_force(problem: AllocationProblem) -> tuple[int, int]:
             used_pair.add((v, c))
             used_group.add((g, c))
             times[v].append(t)
-            rec(s + 1, fill + 1, score + int(p.cand_score[e]))
+            rec(s + 1, fill + 1, score + int(p.cand_score[e]) * int(p.slot_factor[s]))
             times[v].pop()
             used_group.discard((g, c))
             used_pair.discard((v, c))
@@ -212,4 +212,19 @@ def with_limits(
     return dataclasses.replace(p, **fields)  # type: ignore[arg-type]
 
 
-__all__ = ["brute_force", "itertools", "random_problem", "with_limits"]
+def with_weights(problem: AllocationProblem, seed: int, share: float = 0.7) -> AllocationProblem:
+    """`problem` with slot weights from 0.5 to 3 (in hundredths) on a share of its channels;
+    the others keep 1.0 or weigh all their slots the same."""
+    p = problem
+    rng = np.random.default_rng(seed + 104_729)
+    weights = np.full(p.num_slots, 100, np.int64)
+    for c in range(p.num_channels):
+        mine = p.slot_channel == c
+        if rng.random() < share:
+            weights[mine] = rng.choice([50, 100, 150, 200, 300], int(mine.sum()))
+        elif rng.random() < 0.5:
+            weights[mine] = int(rng.choice([50, 250]))
+    return dataclasses.replace(p, slot_weight=weights)
+
+
+__all__ = ["brute_force", "itertools", "random_problem", "with_limits", "with_weights"]

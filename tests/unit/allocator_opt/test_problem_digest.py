@@ -108,6 +108,7 @@ LIMITS: dict[str, Any] = {
     "vp_video": [0],
     "vp_platform": [0],
     "vp_capacity": [1],
+    "slot_weight": [100, 100, 100, 100],
 }
 LIMIT_CHANGES: dict[str, Any] = {
     "window_capacity": [0, 1],
@@ -117,6 +118,7 @@ LIMIT_CHANGES: dict[str, Any] = {
     "vp_video": [2],
     "vp_platform": [1],
     "vp_capacity": [0],
+    "slot_weight": [100, 250, 100, 100],
 }
 
 
