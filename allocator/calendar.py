@@ -246,3 +246,36 @@ def _first_per_local_day(slots: list[datetime], tz: ZoneInfo, cap: int) -> list[
             counts[day] += 1
             kept.append(t)
     return kept
+
+
+def slot_weights(
+    schedule: PostingSchedule, timezone: str, instants: Sequence[datetime]
+) -> list[float]:
+    """The weight of each posting instant: its weekly slot's (the largest when two slots share
+    a local time), by the same DST rule as `slot_times`; 1.0 for an off-calendar instant."""
+    tz = zone(timezone)
+    by_key: dict[tuple[int, time], float] = {}
+    for slot in schedule.slots:
+        local_time = slot.local_time.replace(tzinfo=None, fold=0)
+        for weekday in slot.days:
+            key = (weekday, local_time)
+            by_key[key] = max(by_key.get(key, 0.0), slot.weight or 1.0)
+    if all(w == 1.0 for w in by_key.values()):
+        return [1.0] * len(instants)
+    out = []
+    for t in instants:
+        local = _as_utc(t, "instants").astimezone(tz)
+        day = local.date()
+        found = by_key.get((day.isoweekday(), local.time().replace(tzinfo=None)))
+        if found is None:
+            # A local time skipped by a DST gap runs at the gap's end: find which one it was.
+            found = next(
+                (
+                    w
+                    for (weekday, lt), w in by_key.items()
+                    if weekday == day.isoweekday() and _resolve(datetime.combine(day, lt), tz) == t
+                ),
+                1.0,
+            )
+        out.append(found)
+    return out

@@ -81,6 +81,7 @@ class WeeklySlot:
 
     days: tuple[int, ...]
     local_time: time
+    weight: float = 1.0  # a placement here is worth score * weight
 
 
 @dataclass(frozen=True)

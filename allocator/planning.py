@@ -85,6 +85,8 @@ class Instance:
     #: slot among the free slots (-1: no longer a free slot of its channel).
     released_candidate: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
     released_slot: Int64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: The weight of each free slot (`d.WeeklySlot.weight`), in slot order.
+    slot_weights: list[float] = field(default_factory=list)
 
 
 def _free_slots(
@@ -201,6 +203,11 @@ def build_instance(scope: Scope) -> Instance:
     slot_channel = np.repeat(np.arange(len(channels), dtype=np.int32), [len(f) for f in free])
     slot_times_flat = [t for f in free for t in f]
     slot_time = np.array([int(t.timestamp()) for t in slot_times_flat], np.int64)
+    weights = [
+        w
+        for j, f in enumerate(free)
+        for w in calendar.slot_weights(channels[j].schedule, channels[j].timezone, f)
+    ]
     slot_day = np.array(
         [
             calendar.local_day(t, channels[j].timezone).toordinal()
@@ -220,8 +227,11 @@ def build_instance(scope: Scope) -> Instance:
     cs[released_candidate[released_candidate >= 0]] += scope.change_penalty
 
     limits: dict[str, Any] = {}
+    if any(w != 1.0 for w in weights):
+        # Hundredths, as the model counts them (`allocator.weights`).
+        limits["slot_weight"] = np.clip(np.rint(np.array(weights) * 100), 1, 10_000)
     if scope.quota_pools or scope.max_channels_per_platform > 0:
-        limits, _ = limit_fields(
+        fields, _ = limit_fields(
             scope.quota_pools,
             channel_index,
             slot_channel,
@@ -232,6 +242,7 @@ def build_instance(scope: Scope) -> Instance:
             cv,
             cc,
         )
+        limits.update(fields)
     problem = AllocationProblem(
         **limits,
         mode=scope.mode,
@@ -264,6 +275,7 @@ def build_instance(scope: Scope) -> Instance:
         scope,
         released_candidate,
         released_slot,
+        weights,
     )
 
 
@@ -307,6 +319,7 @@ class PlannedPair:
     transformations: tuple[d.Transformation, ...]
     best_eligible_score: int  # the video's best score on any eligible channel
     eligible_channels: int
+    slot_weight: float = 1.0
 
 
 def planned_pairs(instance: Instance, plan: Plan) -> Iterator[PlannedPair]:
@@ -337,6 +350,7 @@ def planned_pairs(instance: Instance, plan: Plan) -> Iterator[PlannedPair]:
             transformations=match.transformations,
             best_eligible_score=best,
             eligible_channels=eligible,
+            slot_weight=instance.slot_weights[slot] if instance.slot_weights else 1.0,
         )
 
 

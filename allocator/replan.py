@@ -240,7 +240,9 @@ def net_of_penalty(instance: Instance, plan: Plan) -> Plan:
     scope = instance.scope
     if scope is None or not scope.released:
         return plan
-    charge = scope.change_penalty * len(scope.released)
+    # Values are in hundredths when slots are weighted (`allocator.weights`); a kept pair's
+    # bonus is then the penalty times its slot's weight, which this charges as weight 1.0.
+    charge = scope.change_penalty * len(scope.released) * instance.problem.value_scale
     objective = plan.objective - charge
     bound = plan.best_bound - charge
     return replace(

@@ -11,7 +11,7 @@ weigh the same keeps its plain root: its candidates are worth score * that weigh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from allocator.entries import expand_ranges
 
 if TYPE_CHECKING:
-    from allocator.problem import AllocationProblem, BoolArray, Int64Array
+    from allocator.problem import AllocationProblem, BoolArray, Int64Array, Plan
 
 MAX_WEIGHT = 10_000  # hundredths: a weight of 100
 
@@ -109,3 +109,12 @@ class Levels:
         says: each level's units fill its parts in order."""
         del level_sorted  # the counts already follow the level order of the units
         return np.repeat(self.parts, part_flow)
+
+
+def in_score_units(p: AllocationProblem, plan: Plan) -> Plan:
+    """The plan with its objective and bound in whole score points (values in hundredths when
+    slots are weighted, rounded down alike, so an OPTIMAL plan keeps bound == objective)."""
+    scale = p.value_scale
+    if scale == 1:
+        return plan
+    return replace(plan, objective=plan.objective // scale, best_bound=plan.best_bound // scale)

@@ -160,6 +160,8 @@ class Distribution(Base):
     run_id: Mapped[str | None] = mapped_column(String(36), index=True)
     actor: Mapped[str] = mapped_column(String(128), default="")
     duplicate_override: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The weight of its slot (WeeklySlot.weight): the plan valued it at score * slot_weight.
+    slot_weight: Mapped[float] = mapped_column(Float, default=1.0, server_default=text("1.0"))
     lease_token: Mapped[str | None] = mapped_column(String(64))
     leased_by: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -209,12 +209,14 @@ class Preferences(_message.Message):
     def __init__(self, tag_weights: _Optional[_Mapping[str, float]] = ..., priority: _Optional[int] = ...) -> None: ...
 
 class WeeklySlot(_message.Message):
-    __slots__ = ("days", "local_time")
+    __slots__ = ("days", "local_time", "weight")
     DAYS_FIELD_NUMBER: _ClassVar[int]
     LOCAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
     days: _containers.RepeatedScalarFieldContainer[DayOfWeek]
     local_time: str
-    def __init__(self, days: _Optional[_Iterable[_Union[DayOfWeek, str]]] = ..., local_time: _Optional[str] = ...) -> None: ...
+    weight: float
+    def __init__(self, days: _Optional[_Iterable[_Union[DayOfWeek, str]]] = ..., local_time: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
 
 class TimeWindow(_message.Message):
     __slots__ = ("start_time", "end_time")
@@ -347,7 +349,7 @@ class Video(_message.Message):
     def __init__(self, id: _Optional[str] = ..., source_url: _Optional[str] = ..., title: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., views: _Optional[int] = ..., tags: _Optional[_Iterable[str]] = ..., watermarked: _Optional[bool] = ..., language: _Optional[str] = ..., state: _Optional[_Union[VideoState, str]] = ..., available_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Distribution(_message.Message):
-    __slots__ = ("id", "video_id", "channel_id", "method", "state", "scheduled_at", "score", "reason", "details", "transformations", "attempts", "max_attempts", "next_attempt_at", "last_error", "unconfirmed", "external_id", "external_url", "run_id", "actor", "create_time", "update_time", "duplicate_override")
+    __slots__ = ("id", "video_id", "channel_id", "method", "state", "scheduled_at", "score", "reason", "details", "transformations", "attempts", "max_attempts", "next_attempt_at", "last_error", "unconfirmed", "external_id", "external_url", "run_id", "actor", "create_time", "update_time", "duplicate_override", "slot_weight")
     ID_FIELD_NUMBER: _ClassVar[int]
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -370,6 +372,7 @@ class Distribution(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     id: str
     video_id: str
     channel_id: str
@@ -392,7 +395,8 @@ class Distribution(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     duplicate_override: bool
-    def __init__(self, id: _Optional[str] = ..., video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., method: _Optional[_Union[DistributionMethod, str]] = ..., state: _Optional[_Union[DistributionState, str]] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., score: _Optional[int] = ..., reason: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., transformations: _Optional[_Iterable[_Union[Transformation, _Mapping]]] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., unconfirmed: _Optional[bool] = ..., external_id: _Optional[str] = ..., external_url: _Optional[str] = ..., run_id: _Optional[str] = ..., actor: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duplicate_override: _Optional[bool] = ...) -> None: ...
+    slot_weight: float
+    def __init__(self, id: _Optional[str] = ..., video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., method: _Optional[_Union[DistributionMethod, str]] = ..., state: _Optional[_Union[DistributionState, str]] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., score: _Optional[int] = ..., reason: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., transformations: _Optional[_Iterable[_Union[Transformation, _Mapping]]] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., unconfirmed: _Optional[bool] = ..., external_id: _Optional[str] = ..., external_url: _Optional[str] = ..., run_id: _Optional[str] = ..., actor: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duplicate_override: _Optional[bool] = ..., slot_weight: _Optional[float] = ...) -> None: ...
 
 class Decision(_message.Message):
     __slots__ = ("id", "time", "video_id", "channel_id", "distribution_id", "kind", "method", "reason", "details", "actor", "run_id")

@@ -7,6 +7,7 @@ before anything converts them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ MAX_TAG_LENGTH = 100
 MAX_LANGUAGES = 50
 MAX_TAG_WEIGHTS = 200
 MAX_SLOTS = 100
+MAX_SLOT_WEIGHT = 100.0
 MAX_BLACKOUTS = 100
 MAX_TRANSFORMATIONS = 10
 MAX_TRIM_SECONDS = 7 * 86400
@@ -145,6 +147,11 @@ def _validate_schedule(s: pb.PostingSchedule, v: Violations, path: str) -> None:
                         "must be DAY_OF_WEEK_MONDAY..SUNDAY",
                     )
             v.local_time(slot.local_time, f"{slot_path}.local_time")
+            v.check(
+                math.isfinite(slot.weight) and 0 <= slot.weight <= MAX_SLOT_WEIGHT,
+                f"{slot_path}.weight",
+                f"must be 0..{MAX_SLOT_WEIGHT:g} (0 means 1.0)",
+            )
     v.check(0 <= s.max_posts_per_day <= 1440, f"{path}.max_posts_per_day", "must be 0..1440")
     if not v.items_at_most(s.blackouts, f"{path}.blackouts", MAX_BLACKOUTS):
         return

@@ -206,6 +206,8 @@ def distribution_to_proto(row: models.Distribution) -> pb.Distribution:
         run_id=row.run_id or "",
         actor=row.actor,
         duplicate_override=row.duplicate_override,
+        # 1.0 stays unset (0), as WeeklySlot.weight says it: unweighted answers do not change.
+        slot_weight=row.slot_weight if row.slot_weight not in (None, 1.0) else 0.0,
     )
     message.transformations.extend(transformations_to_proto(row.transformations or []))
     _set_ts(message, "scheduled_at", row.scheduled_at)

@@ -14,8 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from allocator import calendar, filters, scoring
 from allocator import domain as d
-from allocator import filters, scoring
 from persistence import models
 from persistence.base import utcnow
 from persistence.enums import DecisionKind, DistributionMethod
@@ -139,6 +139,9 @@ def _assign_one(
             max_attempts=policy_for(channel).max_attempts,
             actor=command.actor,
             duplicate_override=bool(verdict.duplicate_of),
+            slot_weight=calendar.slot_weights(
+                dom_channel.schedule, dom_channel.timezone, [verdict.slot]
+            )[0],
         )
     )
     repos.decisions.record_for(

@@ -26,6 +26,7 @@ from allocator.planning import Instance, build_instance, planned_pairs, skipped_
 from allocator.problem import Plan
 from allocator.replan import keep_in_place, kept_rows, net_of_penalty, plan_changes
 from allocator.solve import solve
+from allocator.weights import in_score_units
 from persistence.base import utcnow
 from persistence.repositories import PlannerLockTimeout, Repositories
 from server.usecases import proposal_store
@@ -103,7 +104,7 @@ def auto_distribute(
     run_id = str(uuid.uuid4())
     with stages.stage("rows"):
         kept = kept_rows(instance, plan)
-        plan = net_of_penalty(instance, plan)
+        plan = in_score_units(instance.problem, net_of_penalty(instance, plan))
         new_pairs = (p for p, k in zip(planned_pairs(instance, plan), kept, strict=True) if not k)
         assignments = assignment_rows(
             new_pairs,

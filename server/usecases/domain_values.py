@@ -227,6 +227,7 @@ def _schedule(s: Mapping[str, Any]) -> d.PostingSchedule:
             d.WeeklySlot(
                 days=tuple(_day(day) for day in slot.get("days", [])),
                 local_time=calendar.parse_local_time(slot.get("local_time", "")),
+                weight=float(slot.get("weight", 0.0)) or 1.0,
             )
             for slot in s.get("slots", [])
         ),

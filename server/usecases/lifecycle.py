@@ -95,6 +95,7 @@ def new_distribution(
     run_id: str | None = None,
     duplicate_override: bool = False,
     now: datetime | None = None,
+    slot_weight: float = 1.0,
 ) -> dict[str, Any]:
     """The column values of a new SCHEDULED distribution: the only way one is made.
 
@@ -110,6 +111,7 @@ def new_distribution(
         "reason": reason,
         "details": details,
         "transformations": list(transformations),
+        "slot_weight": slot_weight,
         "max_attempts": max_attempts,
         **_created(method, actor, run_id, duplicate_override, now or utcnow()),
     }
@@ -127,6 +129,7 @@ class PlannedValues(NamedTuple):
     details: dict[str, Any]
     transformations: list[dict[str, Any]]
     max_attempts: int
+    slot_weight: float = 1.0
 
 
 def new_distributions(

@@ -60,6 +60,7 @@ def assignment_rows(
             },
             transformations=[transformation_json(t) for t in pair.transformations],
             max_attempts=max_attempts[pair.channel.id],
+            slot_weight=pair.slot_weight,
         )
         for pair in pairs
     )

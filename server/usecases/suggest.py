@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from allocator import domain as d
-from allocator import filters, free_slot, scoring
+from allocator import calendar, filters, free_slot, scoring
 from persistence.base import utcnow
 from persistence.repositories import Repositories
 from server.usecases import lookups
@@ -29,7 +29,7 @@ from server.usecases.errors import NotFound
 
 DEFAULT_LIMIT = 5
 DEFAULT_HORIZON = timedelta(days=14)
-SLOT_WEIGHT = 1.0
+SLOT_WEIGHT = 1.0  # of a blocked channel: no slot to weigh
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,6 @@ def _holders_window(
 def _best_slot(
     channel: d.Channel, score: int, slots: _Slots, now: datetime, end: datetime
 ) -> Placement | None:
-    value = round(score * SLOT_WEIGHT)
     # Sorted once, so that each window the slot search asks for is two bisections rather than
     # a pass over every holder.
     instants = sorted(slots.taken)
@@ -165,13 +164,22 @@ def _best_slot(
 
     free = free_slot.first_free_slot(channel.schedule, channel.timezone, now, end, taken_between)
     if free is not None:
-        return Placement(channel.id, free, score, SLOT_WEIGHT, value)
+        weight = _weight(channel, free)
+        return Placement(channel.id, free, score, weight, round(score * weight))
     # No free slot: the weakest displaceable holder, if this video is worth more there. The
     # weakest one is the cheapest of those it would beat, whenever there are any.
     weakest = slots.weakest
-    if weakest is None or weakest.score >= value:
+    if weakest is None or weakest.score >= score:  # the same slot weight for both
         return None
-    return Placement(channel.id, weakest.at, score, SLOT_WEIGHT, value, weakest.distribution_id)
+    weight = _weight(channel, weakest.at)
+    return Placement(
+        channel.id, weakest.at, score, weight, round(score * weight), weakest.distribution_id
+    )
+
+
+def _weight(channel: d.Channel, at: datetime) -> float:
+    """The weight of the channel's slot at `at` (WeeklySlot.weight)."""
+    return calendar.slot_weights(channel.schedule, channel.timezone, [at])[0]
 
 
 def _blocked(channel_id: str, score: int, reasons: list[str]) -> Placement:
