@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from allocator import domain as d
 from allocator import calendar, filters, free_slot, scoring
+from allocator import domain as d
 from persistence.base import utcnow
 from persistence.repositories import Repositories
 from server.usecases import lookups
