@@ -89,6 +89,28 @@ def fill_weight(problem: AllocationProblem) -> int:
     return 1 + 2 * (max_fill + 1) * max_abs_value(problem)
 
 
+def _root_parts(
+    p: AllocationProblem, lo: Int64Array, hi: Int64Array, root_flow: Int64Array
+) -> Int64Array:
+    """Parts for the units the root of a channel passed on (sorted by channel), as many per
+    part as its arc carried. A unit whose own window is narrower than its channel's slots (a
+    member of a same-source group entered as a whole) goes first, to a part its window meets."""
+    left = root_flow.astype(np.int64).copy()
+    out = np.full(len(lo), -1, np.int64)
+    first = p.slot_channel[np.minimum(lo, max(p.num_slots - 1, 0))].astype(np.int64)
+    full = (lo == p.channel_slot_ptr[first]) & (hi == p.channel_slot_ptr[first + 1])
+    for i in np.flatnonzero(~full).tolist():
+        met = np.unique(p.slot_part[lo[i] : hi[i]])
+        met = met[left[met] > 0]
+        if len(met):
+            q = int(met[np.argmax(left[met])])
+            out[i] = q
+            left[q] -= 1
+    rest = np.flatnonzero(out < 0)
+    out[rest] = np.repeat(np.arange(p.num_parts), left)[: len(rest)]
+    return out
+
+
 def _has_groups(gkey: Int64Array) -> bool:
     """Whether two of the keys are equal (a same-source group of two or more)."""
     ordered = np.sort(gkey)
@@ -361,7 +383,7 @@ def solve_flow(
         at_root = picked[(part_of[picked] < 0) & parted[ch[picked]] & ~lev[picked]]
         at_root = at_root[np.argsort(ch[at_root], kind="stable")]
         root_flow = flows[a_rp : a_rp + p.num_parts]
-        part_of[at_root] = np.repeat(np.arange(p.num_parts), root_flow)
+        part_of[at_root] = _root_parts(p, lo[at_root], hi[at_root], root_flow)
         # Free candidates of leveled channels: the level their unit took, then that level's
         # parts in the counts its arcs carry.
         taken = flows[a_level : a_level + len(l_own)] > 0

@@ -52,6 +52,8 @@ class _Placer:
         self.vp_left = p.vp_capacity.tolist()
         self.chosen: list[int] = []
         self.slots: list[int] = []
+        for w in np.flatnonzero(p.window_capacity <= 0).tolist() if self.limited else ():
+            self._close(w)
 
     def find(self, s: int) -> int:
         parent = self.parent
@@ -67,6 +69,13 @@ class _Placer:
         """Whether slot s keeps min_hours_between from video v's uses and pins."""
         t = self.slot_time[s]
         return self.gap <= 0 or all(abs(t - u) >= self.gap for u in self.times.get(v, ()))
+
+    def _close(self, w: int) -> None:
+        """A full window: its free slots are taken out as if used, so searches skip them."""
+        ptr = self.p.window_slot_ptr
+        for s in self.p.window_slots[ptr[w] : ptr[w + 1]].tolist():
+            if self.parent[s] == s:
+                self.parent[s] = s + 1
 
     def has_room(self, s: int) -> bool:
         """Whether every quota window holding slot s has a place left."""
@@ -102,6 +111,8 @@ class _Placer:
         if self.limited:
             for w in self.windows_of.get(s, ()):
                 self.window_left[w] -= 1
+                if self.window_left[w] == 0:
+                    self._close(w)
             if self.vp_row[e] >= 0:
                 self.vp_left[self.vp_row[e]] -= 1
 
@@ -116,8 +127,7 @@ class _Placer:
         times = self.times.get(v, [])
         s, hi = self.find(int(self.lo[e])), int(self.hi[e])
         while s < hi and (
-            (self.gap > 0 and any(abs(self.slot_time[s] - t) < self.gap for t in times))
-            or (self.limited and not self.has_room(s))
+            self.gap > 0 and any(abs(self.slot_time[s] - t) < self.gap for t in times)
         ):
             s = self.find(s + 1)
         if s >= hi:
@@ -237,15 +247,16 @@ def _fill(placer: _Placer) -> None:
 
 
 def fit_limits(
-    problem: AllocationProblem, cand: Int64Array, slot: Int64Array
+    problem: AllocationProblem, cand: Int64Array, slot: Int64Array, refill: bool = False
 ) -> tuple[Int64Array, Int64Array]:
     """The assignments made to fit every quota window and platform cap, then refilled.
 
     Assignments are kept in descending score order while their windows and caps have room
     (so an over-full window loses its weakest), then the free slots left are offered to every
-    candidate as in `spread_repair`. Assignments that already fit come back unchanged.
+    candidate as in `spread_repair`. Assignments that already fit come back unchanged, unless
+    `refill` asks for their free slots to be offered too.
     """
-    if fits_limits(problem, cand, slot):
+    if not refill and fits_limits(problem, cand, slot):
         return cand, slot
     placer = _Placer(problem)
     for i in np.argsort(-problem.cand_score[cand], kind="stable").tolist():

@@ -39,11 +39,13 @@ def assign_slots(
     chosen: Int64Array,
     taken: Int64Array | None = None,
     part: Int64Array | None = None,
+    lenient: bool = False,
 ) -> Int64Array:
     """Slot index for each chosen candidate, by the rule above; `taken` slots are skipped.
 
     `part` (the flow's part of each chosen pair, see `allocator.limits`) keeps every pair in
     the part the flow put it in: the rule then runs over each part's slots on their own.
+    `lenient` leaves a pair that does not fit at -1 instead of raising (a relaxation's choice).
     """
     p = problem
     chosen = np.asarray(chosen, np.int64)
@@ -78,9 +80,13 @@ def assign_slots(
             if busy[s] or not heap:
                 continue
             deadline, _, v, i = heapq.heappop(heap)
+            while lenient and deadline <= s and heap:
+                deadline, _, v, i = heapq.heappop(heap)  # its window closed: left out
             if deadline <= s:
+                if lenient:
+                    continue
                 raise SlottingError(f"video {v} on channel {c}: its window closed unserved")
             out[i] = s
-        if heap or k < len(items):
+        if (heap or k < len(items)) and not lenient:
             raise SlottingError(f"channel {c}: {len(heap) + len(items) - k} chosen videos left")
     return out

@@ -69,6 +69,7 @@ from allocator.problem import (
     relative_gap,
 )
 from allocator.pruning import PrunedFlow, prune_and_solve, reduced_costs, row_value
+from allocator.rolling import restrict
 from allocator.slotting import SlottingError, assign_slots
 from allocator.spaced_flow import spaced_flow_certificate
 from allocator.weights import max_abs_value, total_value
@@ -91,6 +92,8 @@ _SPACED_CANDIDATES_PER_UNIT = 28_000.0
 _CP_SHARE = 0.05  # of the time limit, for CP-SAT on the whole model before LNS
 _CP_CONFIRM_SHARE = 0.9  # of the time limit, for CP-SAT on an uncertified flow optimum
 _SPREAD_PHASES = tuple(i / 10 for i in range(10))
+# With overlapping quota windows greedy is one more start up to this size (0.4 s at M).
+_GREEDY_START_CANDIDATES = 2_000_000
 # LNS's sub-problems have no quota window or platform cap rows.
 _NO_LIMIT_ROWS = "quota windows or platform caps"
 
@@ -148,11 +151,12 @@ def _solve_flow_shaped(
 ) -> Plan | None:
     """The flow optimum, confirmed by CP-SAT; None when the flow's choice does not fit."""
     flow = pruned.flow
-    if not windows_exact(p) or _shares_a_source(p, flow.chosen):
-        # Overlapping quota windows, or same-source videos on a leveled channel (whose group
-        # rows the flow leaves out): the flow is a relaxation.
+    if _shares_a_source(p, flow.chosen):
+        # Same-source videos on a leveled channel, whose group rows the flow leaves out.
         stats["flow_fits"] = False
         return None
+    if not windows_exact(p):
+        return _solve_restricted(p, pruned, stats)
     t0 = time.perf_counter()
     try:
         # Exact flow: always fits. Relaxed flow (mixed-window groups): its optimum is still
@@ -181,6 +185,39 @@ def _solve_flow_shaped(
         )
         if not certified and found is not None and _better(p, found, best):
             best = found
+    return _plan(p, best, pruned.weighted_bound, flow.duals, stats)
+
+
+def _solve_restricted(p: AllocationProblem, pruned: PrunedFlow, stats: dict[str, Any]) -> Plan:
+    """Overlapping quota windows: the best of the flow on the slots `rolling.restrict` keeps
+    (a plan that keeps every window), the family's flow made to fit, and placer starts;
+    the family's bound."""
+    t0 = time.perf_counter()
+    sub, kept = restrict(p)
+    inner = prune_and_solve(sub).flow
+    options = []
+    for q, flow, slot_of in ((sub, inner, kept), (p, pruned.flow, None)):
+        # Mixed-window groups make the flow a relaxation: a pair it placed that does not fit
+        # is left out, and the slots left are offered to every candidate.
+        slots = assign_slots(q, flow.chosen, part=flow.chosen_part, lenient=True)
+        fits = slots >= 0
+        slots = slots[fits] if slot_of is None else slot_of[slots[fits]]
+        options.append(fit_limits(p, flow.chosen[fits], slots, refill=not np.all(fits)))
+    flow = pruned.flow
+    by_score = flow.chosen[np.argsort(-p.cand_score[flow.chosen], kind="stable")]
+    placed = [place_in_order(p, by_score)]
+    if p.num_candidates <= _GREEDY_START_CANDIDATES:
+        placed.append(greedy(p))
+    options += [(plan.candidate, plan.slot) for plan in placed]
+    best = options[0]
+    for other in options[1:]:
+        if _better(p, other, best):
+            best = other
+    stats.update(
+        restricted_s=time.perf_counter() - t0,
+        restricted_slots=len(kept),
+        restricted_objective=inner.objective,
+    )
     return _plan(p, best, pruned.weighted_bound, flow.duals, stats)
 
 

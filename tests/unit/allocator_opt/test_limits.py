@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from allocator.checker import PlanCheckError, check_plan
 from allocator.greedy import greedy
-from allocator.limits import fits_limits
+from allocator.limits import fits_limits, window_use
 from allocator.problem import AllocationProblem, Mode, ProblemError, SolverStatus
+from allocator.rolling import restrict
 from allocator.solve import solve
 from tests.unit.allocator_opt.instances import brute_force, random_problem, with_limits
 
@@ -118,3 +119,39 @@ def test_inconsistent_limit_arrays_name_the_field(fields: dict[str, object], nam
     with pytest.raises(ProblemError) as err:
         dataclasses.replace(p, **fields)  # type: ignore[arg-type]
     assert err.value.field == name
+
+
+@settings(max_examples=150, deadline=None)
+@given(seeds, modes)
+def test_single_channel_rolling_windows_lose_nothing_when_every_slot_is_open(
+    seed: int, mode: Mode
+) -> None:
+    # No availability windows, no shared sources, one rolling pool per channel: the greedy
+    # restriction keeps the most slots each channel can fill, so its plan is the optimum.
+    p = random_problem(
+        seed, videos=5, channels=2, days=2, max_slots_per_day=3, mode=mode, windows=0, groups=0
+    )
+    if p.num_slots > 10:
+        return
+    p = with_limits(p, seed, pools=0, rolling=False)
+    rows = [np.flatnonzero(p.slot_channel == c) for c in range(p.num_channels)]
+    spans = [
+        r[(p.slot_time[r] >= t) & (p.slot_time[r] < t + 86_400)]
+        for r in rows
+        for t in p.slot_time[r].tolist()
+    ]
+    spans = [s for s in spans if len(s)]
+    p = dataclasses.replace(
+        p,
+        window_capacity=np.random.default_rng(seed).integers(0, 3, len(spans)),
+        window_slot_ptr=np.cumsum([0] + [len(s) for s in spans]),
+        window_slots=np.concatenate(spans) if spans else np.zeros(0, np.int64),
+    )
+    _, kept = restrict(p)
+    family = np.zeros(len(p.window_capacity), bool)
+    family[p.slot_window[p.slot_window >= 0]] = True
+    # The kept slots fit every window outside the flow's family, whatever fills them.
+    assert np.all((window_use(p, kept) <= p.window_capacity) | family)
+    plan = solve(p)
+    check_plan(p, plan)
+    assert _value(plan.filled, plan.objective, mode) == brute_force(p)
