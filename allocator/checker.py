@@ -194,7 +194,7 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
         if len(arr) != size:
             raise PlanCheckError("certificate", f"{name} has {len(arr)} duals, needs {size}")
     for name, size in (
-        ("window", len(p.window_capacity)),
+        ("window", p.model_windows.count),
         ("part", p.num_parts),
         ("video_platform", len(p.vp_video)),
     ):
@@ -217,6 +217,7 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
     gk = np.asarray(cert.group_key, np.int64)
     if len(gk) != len(cert.group_value) or (len(gk) > 1 and np.any(gk[1:] <= gk[:-1])):
         raise PlanCheckError("certificate", "group keys must be sorted, unique, one per value")
+    _check_implied(p, cert)
     cmax = max(p.num_channels, 1)
     rows = (
         int((p.video_capacity.astype(np.int64) * cert.video).sum())
@@ -246,6 +247,36 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
     todo = np.flatnonzero(leveled & (weight - base > 0))
     total += int(np.maximum(_best_entries(p, cert, todo) - base[todo], 0).sum())
     return -((-total) // den)
+
+
+def _check_implied(p: AllocationProblem, cert: DualCertificate) -> None:
+    """A dual on an implied count window (`allocator.limits.implied_counts`) is valid only if
+    the window is all of one channel's slots and its capacity is at least the most of them a
+    plan can fill within the problem's binding windows, recomputed here."""
+    mw = p.model_windows
+    if len(cert.window) == 0 or not np.any(cert.window[mw.original :]):
+        return
+    ptr = np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1))
+    size = np.diff(p.window_slot_ptr)
+    member = np.repeat(np.arange(len(size)), size)
+    binding = (p.window_capacity < size)[member]
+    for w in np.flatnonzero(cert.window[mw.original :]) + mw.original:
+        slots = np.sort(mw.slots[mw.ptr[w] : mw.ptr[w + 1]])
+        c = int(p.slot_channel[slots[0]]) if len(slots) else -1
+        if c < 0 or not np.array_equal(slots, np.arange(ptr[c], ptr[c + 1])):
+            raise PlanCheckError("certificate", f"implied window {w} is not one channel's slots")
+        mine = binding & (p.slot_channel[p.window_slots] == c)
+        left = p.window_capacity.copy()
+        filled = 0
+        for s in slots.tolist():
+            holding = member[mine & (p.window_slots == s)]
+            if np.all(left[holding] > 0):
+                left[holding] -= 1
+                filled += 1
+        if mw.capacity[w] < filled:
+            raise PlanCheckError(
+                "certificate", f"implied window {w}: capacity {mw.capacity[w]} < {filled}"
+            )
 
 
 def _factors(p: AllocationProblem) -> Int64Array:

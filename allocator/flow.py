@@ -256,7 +256,7 @@ def solve_flow(
     a_win = arcs.add(
         base_win + np.arange(len(win_ids)),
         np.full(len(win_ids), SINK),
-        p.window_capacity[win_ids],
+        p.model_windows.capacity[win_ids],
         0,
     )
     day_first = p.cday_slot_ptr[:-1]
@@ -345,7 +345,7 @@ def solve_flow(
     gkeys = gk_u[g_cnt >= 2] if n_groups else np.zeros(0, np.int64)
     channel_dual = np.zeros(C, np.int64)
     channel_dual[plain] = arc_dual(a_root, len(plain))
-    window_dual = np.zeros(len(p.window_capacity), np.int64)
+    window_dual = np.zeros(p.model_windows.count, np.int64)
     window_dual[win_ids] = arc_dual(a_win, len(win_ids))
     vp_dual = np.zeros(len(p.vp_video), np.int64)
     vp_dual[vp_rows] = arc_dual(a_vp, len(vp_rows))

@@ -25,6 +25,8 @@ then made to fit every window (`allocator.greedy.fit_limits`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,22 +49,97 @@ def binding_windows(p: AllocationProblem) -> BoolArray:
     return np.asarray(p.window_capacity < np.diff(p.window_slot_ptr), bool)
 
 
+@dataclass(frozen=True, eq=False)
+class ModelWindows:
+    """The windows the model holds: the problem's (the first `original`), then one implied
+    *count* window per channel whose slots overlapping windows constrain: all its slots, at
+    most the most slots of it that every window lets a plan fill (`implied_counts`)."""
+
+    capacity: Int64Array
+    ptr: Int64Array
+    slots: Int64Array
+    original: int
+
+    @property
+    def count(self) -> int:
+        """Number of windows, implied ones included."""
+        return len(self.capacity)
+
+    @cached_property
+    def member(self) -> Int64Array:
+        """The window of each entry of `slots`."""
+        return np.repeat(np.arange(self.count, dtype=np.int64), np.diff(self.ptr))
+
+
+def implied_counts(p: AllocationProblem) -> list[tuple[int, int]]:
+    """(channel, K) for each channel with a slot in two binding windows, where K < its free
+    slots is the most of its slots any plan can fill within the windows. Windows restricted
+    to one channel's slots are relaxations of themselves, and on them taking each slot in
+    time order when every window holding it has room keeps the most (a plan that differs
+    first at a slot the greedy took can trade its next slot for it): so K bounds the channel
+    in every plan."""
+    binding = binding_windows(p)
+    if not np.any(binding):
+        return []
+    members = member_window(p)
+    on = binding[members]
+    per_slot = np.bincount(p.window_slots[on], minlength=p.num_slots)
+    windows_of: dict[int, list[int]] = {}
+    for w, s in zip(members[on].tolist(), p.window_slots[on].tolist(), strict=True):
+        windows_of.setdefault(s, []).append(w)
+    capacity = p.window_capacity.tolist()
+    out = []
+    for c in np.unique(p.slot_channel[per_slot >= 2]).tolist():
+        left: dict[int, int] = {}
+        filled = 0
+        for s in range(int(p.channel_slot_ptr[c]), int(p.channel_slot_ptr[c + 1])):
+            ws = windows_of.get(s, ())
+            if all(left.get(w, capacity[w]) > 0 for w in ws):
+                filled += 1
+                for w in ws:
+                    left[w] = left.get(w, capacity[w]) - 1
+        if filled < int(p.channel_free[c]):
+            out.append((c, filled))
+    return out
+
+
+def model_windows(p: AllocationProblem) -> ModelWindows:
+    """The problem's windows and the implied count windows (`implied_counts`)."""
+    implied = implied_counts(p)
+    spans = [np.arange(p.channel_slot_ptr[c], p.channel_slot_ptr[c + 1]) for c, _ in implied]
+    return ModelWindows(
+        capacity=np.concatenate([p.window_capacity, [k for _, k in implied]]).astype(np.int64),
+        ptr=np.concatenate(
+            [
+                p.window_slot_ptr,
+                p.window_slot_ptr[-1] + np.cumsum([len(x) for x in spans], dtype=np.int64),
+            ]
+        ).astype(np.int64),
+        slots=np.concatenate([p.window_slots, *spans]).astype(np.int64),
+        original=len(p.window_capacity),
+    )
+
+
 def family_of_slots(p: AllocationProblem) -> Int64Array:
-    """Per slot, the family window that holds it (-1: none); see the module docstring."""
+    """Per slot, the family window that holds it (-1: none; ids of `p.model_windows`): the
+    implied count windows first, then the binding windows in order, each taken when none of
+    its slots is taken yet."""
+    mw = p.model_windows
     out = np.full(p.num_slots, -1, np.int64)
-    ptr = p.window_slot_ptr
-    for w in np.flatnonzero(binding_windows(p)).tolist():
-        members = p.window_slots[ptr[w] : ptr[w + 1]]
+    binding = np.flatnonzero(binding_windows(p)).tolist()
+    for w in [*range(mw.original, mw.count), *binding]:
+        members = mw.slots[mw.ptr[w] : mw.ptr[w + 1]]
         if np.all(out[members] < 0):
             out[members] = w
     return out
 
 
 def windows_exact(p: AllocationProblem) -> bool:
-    """Whether the family holds every binding window (the flow is then exact on windows)."""
-    family = np.zeros(len(p.window_capacity), bool)
+    """Whether the family holds every binding window of the problem (the flow is then exact
+    on windows; an implied window in the family means it is not)."""
+    family = np.zeros(p.model_windows.count, bool)
     family[p.slot_window[p.slot_window >= 0]] = True
-    return bool(np.all(family | ~binding_windows(p)))
+    return bool(np.all(family[: p.model_windows.original] | ~binding_windows(p)))
 
 
 def parts_of_slots(p: AllocationProblem) -> tuple[Int64Array, Int64Array, Int64Array]:
@@ -72,12 +149,13 @@ def parts_of_slots(p: AllocationProblem) -> tuple[Int64Array, Int64Array, Int64A
     parted[p.slot_channel[p.slot_window >= 0]] = True
     in_part = parted[p.slot_channel]
     radix = MAX_WEIGHT + 1
-    key = p.slot_channel[in_part].astype(np.int64) * (len(p.window_capacity) + 1)
+    n_windows = p.model_windows.count
+    key = p.slot_channel[in_part].astype(np.int64) * (n_windows + 1)
     key = (key + p.slot_window[in_part] + 1) * radix + level_key(p)[in_part]
     uniq, inverse = np.unique(key, return_inverse=True)
     slot_part = np.full(p.num_slots, -1, np.int64)
     slot_part[in_part] = inverse
-    part_channel, part_window = np.divmod(uniq // radix, len(p.window_capacity) + 1)
+    part_channel, part_window = np.divmod(uniq // radix, n_windows + 1)
     return slot_part, part_channel, part_window - 1
 
 
@@ -123,7 +201,8 @@ def slot_extra(p: AllocationProblem, cert: DualCertificate) -> Int64Array:
     """Per slot, the duals of the part and of every window that holds it (0 when empty)."""
     extra = np.zeros(p.num_slots, np.int64)
     if len(cert.window):
-        np.add.at(extra, p.window_slots, cert.window[member_window(p)])
+        mw = p.model_windows
+        np.add.at(extra, mw.slots, cert.window[mw.member])
     if len(cert.part):
         parted = p.slot_part >= 0
         extra[parted] += cert.part[p.slot_part[parted]]
@@ -152,7 +231,7 @@ def limit_row_value(p: AllocationProblem, cert: DualCertificate) -> int:
     """sum rhs * dual over the window, part and (video, platform) rows."""
     total = 0
     if len(cert.window):
-        total += int((p.window_capacity * cert.window).sum())
+        total += int((p.model_windows.capacity * cert.window).sum())
     if len(cert.part):
         total += int((p.part_free * cert.part).sum())
     if len(cert.video_platform):

@@ -109,7 +109,7 @@ def solve_lp(problem: AllocationProblem, matrix: ModelMatrix, fill_weight: int =
         spacing_video=matrix.spacing_video.astype(np.int32),
         spacing_start=matrix.spacing_start,
         spacing_value=scaled[sp_sel],
-        window=pick(ROW_WINDOW, len(p.window_capacity)) if p.has_limits else _NONE,
+        window=pick(ROW_WINDOW, p.model_windows.count) if p.has_limits else _NONE,
         part=pick(ROW_PART, p.num_parts),
         video_platform=pick(ROW_VP, len(p.vp_video)) if p.has_limits else _NONE,
     )

@@ -256,7 +256,7 @@ def _limit_rows(
     if p.num_parts:
         col_window = np.where(has, p.part_window[np.maximum(col_part, 0)], -1)
         has = col_window >= 0
-        add_rows(ROW_WINDOW, col_window[has], cols[has], lambda k: p.window_capacity[k])
+        add_rows(ROW_WINDOW, col_window[has], cols[has], lambda k: p.model_windows.capacity[k])
     col_vp = p.cand_vp[cand[col_cand]]
     has = col_vp >= 0
     add_rows(ROW_VP, col_vp[has], cols[has], lambda k: p.vp_capacity[k])

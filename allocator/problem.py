@@ -37,7 +37,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from allocator.limits import candidate_rows, family_of_slots, parts_of_slots
+from allocator.limits import (
+    ModelWindows,
+    candidate_rows,
+    family_of_slots,
+    model_windows,
+    parts_of_slots,
+)
 from allocator.problem_checks import (
     _TIME_BITS,
     check_limits,
@@ -255,6 +261,11 @@ class AllocationProblem:
             hi[cut] = np.searchsorted(self.slot_key, base + rel_e)
             hi = np.maximum(hi, lo)
         return lo, hi
+
+    @cached_property
+    def model_windows(self) -> ModelWindows:
+        """The windows the model holds: the problem's and implied ones (`allocator.limits`)."""
+        return model_windows(self)
 
     @cached_property
     def slot_window(self) -> Int64Array:

@@ -324,13 +324,17 @@ def prune_and_solve(
     factor: float = KEEP_FACTOR,
     max_rounds: int = 100,
     near_share: float = NEAR_SHARE,
+    start: Int64Array | None = None,
 ) -> PrunedFlow:
     """The flow optimum over all candidates, solved on a pruned set and certified.
 
     Each round adds the violators and the near-violators (`price_dropped`) and re-solves.
+    `start`: candidates to keep from the first round on (a related problem's kept set).
     """
     t0 = time.perf_counter()
     keep = initial_keep(problem, factor)
+    if start is not None:
+        keep[start] = True
     margin = near_margin(problem, near_share)
     rounds = 0
     while True:

@@ -26,7 +26,8 @@ from allocator.problem import AllocationProblem, Int64Array
 def restrict(p: AllocationProblem) -> tuple[AllocationProblem, Int64Array]:
     """(the problem on the kept slots, the kept slots' indices in p)."""
     others = binding_windows(p)
-    others[p.slot_window[p.slot_window >= 0]] = False
+    family = p.slot_window[p.slot_window >= 0]
+    others[family[family < len(others)]] = False  # implied count windows are not the problem's
     if not np.any(others):
         return p, np.arange(p.num_slots, dtype=np.int64)
     windows_of: dict[int, list[int]] = {}

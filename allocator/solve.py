@@ -94,6 +94,7 @@ _CP_CONFIRM_SHARE = 0.9  # of the time limit, for CP-SAT on an uncertified flow 
 _SPREAD_PHASES = tuple(i / 10 for i in range(10))
 # With overlapping quota windows greedy is one more start up to this size (0.4 s at M).
 _GREEDY_START_CANDIDATES = 2_000_000
+_CLOSE_ENOUGH = 0.9999  # of the bound: a restricted plan this good needs no placer starts
 # LNS's sub-problems have no quota window or platform cap rows.
 _NO_LIMIT_ROWS = "quota windows or platform caps"
 
@@ -194,7 +195,7 @@ def _solve_restricted(p: AllocationProblem, pruned: PrunedFlow, stats: dict[str,
     the family's bound."""
     t0 = time.perf_counter()
     sub, kept = restrict(p)
-    inner = prune_and_solve(sub).flow
+    inner = prune_and_solve(sub, start=pruned.kept).flow
     options = []
     for q, flow, slot_of in ((sub, inner, kept), (p, pruned.flow, None)):
         # Mixed-window groups make the flow a relaxation: a pair it placed that does not fit
@@ -204,11 +205,13 @@ def _solve_restricted(p: AllocationProblem, pruned: PrunedFlow, stats: dict[str,
         slots = slots[fits] if slot_of is None else slot_of[slots[fits]]
         options.append(fit_limits(p, flow.chosen[fits], slots, refill=not np.all(fits)))
     flow = pruned.flow
-    by_score = flow.chosen[np.argsort(-p.cand_score[flow.chosen], kind="stable")]
-    placed = [place_in_order(p, by_score)]
-    if p.num_candidates <= _GREEDY_START_CANDIDATES:
-        placed.append(greedy(p))
-    options += [(plan.candidate, plan.slot) for plan in placed]
+    if _weighted(p, options[0], flow.duals.fill_weight) < _CLOSE_ENOUGH * pruned.weighted_bound:
+        # Far from the bound: the placer's starts may do better (they did on small cases).
+        by_score = flow.chosen[np.argsort(-p.cand_score[flow.chosen], kind="stable")]
+        placed = [place_in_order(p, by_score)]
+        if p.num_candidates <= _GREEDY_START_CANDIDATES:
+            placed.append(greedy(p))
+        options += [(plan.candidate, plan.slot) for plan in placed]
     best = options[0]
     for other in options[1:]:
         if _better(p, other, best):
