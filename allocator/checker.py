@@ -24,6 +24,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocator.checker_limits import (
+    ImpliedWindowError,
+    best_entries,
+    channel_top,
+    check_implied,
+    factors,
+    leveled,
+    max_value,
+    near_pin,
+    spacing_sum,
+)
 from allocator.limits import (
     channel_min_extra,
     limit_row_value,
@@ -99,7 +110,7 @@ def check_plan(problem: AllocationProblem, plan: Plan) -> CheckReport:
     outside = (t < p.video_window_start[vid]) | (t >= p.video_window_end[vid])
     if np.any(outside):
         raise PlanCheckError("window", f"video {vid[outside][0]} outside its window")
-    _check_spacing(p, vid, t)
+    _checkspacing_sum(p, vid, t)
     over = np.flatnonzero(window_use(p, slot) > p.window_capacity)
     if len(over):
         raise PlanCheckError("quota window", f"window {over[0]} over its capacity")
@@ -108,7 +119,7 @@ def check_plan(problem: AllocationProblem, plan: Plan) -> CheckReport:
     over = np.flatnonzero(per_row > p.vp_capacity)
     if len(over):
         raise PlanCheckError("platform cap", f"video {p.vp_video[over[0]]} over its platform cap")
-    objective = int((p.cand_score[cand] * _factors(p)[slot]).sum())
+    objective = int((p.cand_score[cand] * factors(p)[slot]).sum())
     if objective != plan.objective:
         raise PlanCheckError("objective", f"plan says {plan.objective}, recomputed {objective}")
     if n != plan.filled:
@@ -129,7 +140,7 @@ def _unique(what: str, key: Int64Array, detail: str) -> None:
         raise PlanCheckError(what, detail)
 
 
-def _check_spacing(p: AllocationProblem, vid: Int64Array, t: Int64Array) -> None:
+def _checkspacing_sum(p: AllocationProblem, vid: Int64Array, t: Int64Array) -> None:
     gap = p.spacing_seconds
     if gap <= 0:
         return
@@ -157,7 +168,7 @@ def _check_bound(p: AllocationProblem, plan: Plan, objective: int, filled: int) 
             raise PlanCheckError("certificate", "FILTER mode certificate with a fill weight")
         score_bound, fill_bound = weighted, None
     else:
-        smax = _max_value(p)
+        smax = max_value(p)
         if big_m <= smax:
             raise PlanCheckError("certificate", f"fill weight {big_m} <= max |score| {smax}")
         # Any plan: M * fill + score <= weighted and score >= -fill * smax.
@@ -217,7 +228,10 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
     gk = np.asarray(cert.group_key, np.int64)
     if len(gk) != len(cert.group_value) or (len(gk) > 1 and np.any(gk[1:] <= gk[:-1])):
         raise PlanCheckError("certificate", "group keys must be sorted, unique, one per value")
-    _check_implied(p, cert)
+    try:
+        check_implied(p, cert)
+    except ImpliedWindowError as exc:
+        raise PlanCheckError("certificate", str(exc)) from exc
     cmax = max(p.num_channels, 1)
     rows = (
         int((p.video_capacity.astype(np.int64) * cert.video).sum())
@@ -235,109 +249,18 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
         key = p.video_source[vid].astype(np.int64) * cmax + ch
         pos = np.minimum(np.searchsorted(gk, key), len(gk) - 1)
         base = base + np.where(gk[pos] == key, cert.group_value[pos], 0)
-    leveled = _leveled(p)[ch]
-    top = _channel_top(p)[ch]
+    on_leveled = leveled(p)[ch]
+    top = channel_top(p)[ch]
     weight = (p.cand_score * top + cert.fill_weight) * den
     # Entry prices are >= 0, so a candidate whose video/channel/group duals already cover its
     # weight adds nothing: only the others need their window's slots enumerated.
-    entry = _entry_prices(p, cert, (weight - base > 0) & ~leveled)
+    entry = _entry_prices(p, cert, (weight - base > 0) & ~on_leveled)
     excess = np.where(entry < 0, 0, np.maximum(0, weight - base - np.maximum(entry, 0)))
-    excess[leveled] = 0
+    excess[on_leveled] = 0
     total = rows + int(excess.sum())
-    todo = np.flatnonzero(leveled & (weight - base > 0))
-    total += int(np.maximum(_best_entries(p, cert, todo) - base[todo], 0).sum())
+    todo = np.flatnonzero(on_leveled & (weight - base > 0))
+    total += int(np.maximum(best_entries(p, cert, todo) - base[todo], 0).sum())
     return -((-total) // den)
-
-
-def _check_implied(p: AllocationProblem, cert: DualCertificate) -> None:
-    """A dual on an implied count window (`allocator.limits.implied_counts`) is valid only if
-    the window is all of one channel's slots and its capacity is at least the most of them a
-    plan can fill within the problem's binding windows, recomputed here."""
-    mw = p.model_windows
-    if len(cert.window) == 0 or not np.any(cert.window[mw.original :]):
-        return
-    ptr = np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1))
-    size = np.diff(p.window_slot_ptr)
-    member = np.repeat(np.arange(len(size)), size)
-    binding = (p.window_capacity < size)[member]
-    for w in np.flatnonzero(cert.window[mw.original :]) + mw.original:
-        slots = np.sort(mw.slots[mw.ptr[w] : mw.ptr[w + 1]])
-        c = int(p.slot_channel[slots[0]]) if len(slots) else -1
-        if c < 0 or not np.array_equal(slots, np.arange(ptr[c], ptr[c + 1])):
-            raise PlanCheckError("certificate", f"implied window {w} is not one channel's slots")
-        mine = binding & (p.slot_channel[p.window_slots] == c)
-        left = p.window_capacity.copy()
-        filled = 0
-        for s in slots.tolist():
-            holding = member[mine & (p.window_slots == s)]
-            if np.all(left[holding] > 0):
-                left[holding] -= 1
-                filled += 1
-        if mw.capacity[w] < filled:
-            raise PlanCheckError(
-                "certificate", f"implied window {w}: capacity {mw.capacity[w]} < {filled}"
-            )
-
-
-def _factors(p: AllocationProblem) -> Int64Array:
-    """Each slot's weight in hundredths, or 1 everywhere when every weight is 1.0."""
-    w = p.slot_weight
-    if len(w) == 0 or np.all(w == 100):
-        return np.ones(p.num_slots, np.int64)
-    return w.astype(np.int64)
-
-
-def _channel_top(p: AllocationProblem) -> Int64Array:
-    """Each channel's largest slot factor (1 without slots)."""
-    top = np.ones(p.num_channels, np.int64)
-    np.maximum.at(top, p.slot_channel, _factors(p))
-    return top
-
-
-def _leveled(p: AllocationProblem) -> np.ndarray:
-    """Channels whose slots have different factors."""
-    low = np.full(p.num_channels, np.iinfo(np.int64).max)
-    np.minimum.at(low, p.slot_channel, _factors(p))
-    return (low != _channel_top(p)) & (low != np.iinfo(np.int64).max)
-
-
-def _max_value(p: AllocationProblem) -> int:
-    if p.num_candidates == 0:
-        return 0
-    return int((np.abs(p.cand_score) * _channel_top(p)[p.cand_channel]).max())
-
-
-def _best_entries(p: AllocationProblem, cert: DualCertificate, todo: Int64Array) -> Int64Array:
-    """For candidates `todo` of leveled channels: the best (value * den - price) over the slots
-    they may take (the fill weight included; -inf when none), enumerated slot by slot."""
-    den = int(cert.denominator)
-    out = np.full(len(todo), np.iinfo(np.int64).min // 4, np.int64)
-    if len(todo) == 0:
-        return out
-    ch = p.cand_channel[todo].astype(np.int64)
-    vid = p.cand_video[todo].astype(np.int64)
-    ptr = np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1))
-    c_lo, c_hi = ptr[ch], ptr[ch + 1]
-    ws, we = p.video_window_start[vid], p.video_window_end[vid]
-    first_t = p.slot_time[c_lo.clip(0, max(p.num_slots - 1, 0))]
-    last_t = p.slot_time[(c_hi - 1).clip(0, max(p.num_slots - 1, 0))]
-    timed = cert.timed_video[vid]
-    covers = (ws <= first_t) & (we > last_t) & ~timed
-    extra = slot_extra(p, cert)
-    factors = _factors(p)
-    lens = c_hi - c_lo
-    owner = np.repeat(np.arange(len(todo)), lens)
-    slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - c_lo, lens)
-    t = p.slot_time[slot]
-    allowed = (t >= ws[owner]) & (t < we[owner])
-    price = extra[slot] + np.where(covers[owner], 0, cert.cday[p.slot_cday[slot]] + cert.slot[slot])
-    if p.spacing_seconds > 0:
-        tim = timed[owner]
-        allowed &= ~(tim & _near_pin(p, vid[owner], t))
-        price = price + np.where(tim, _spacing(p, cert, vid[owner], t), 0)
-    value = (p.cand_score[todo][owner] * factors[slot] + cert.fill_weight) * den - price
-    np.maximum.at(out, owner[allowed], value[allowed])
-    return out
 
 
 def _entry_prices(p: AllocationProblem, cert: DualCertificate, wanted: np.ndarray) -> Int64Array:
@@ -381,47 +304,14 @@ def _entry_prices(p: AllocationProblem, cert: DualCertificate, wanted: np.ndarra
         tim = timed[sel][owner]
         price = cert.cday[p.slot_cday[slot]] + cert.slot[slot] + extra[slot]
         if p.spacing_seconds > 0:
-            allowed &= ~(tim & _near_pin(p, v_o, t))
-            price = price + np.where(tim, _spacing(p, cert, v_o, t), 0)
+            allowed &= ~(tim & near_pin(p, v_o, t))
+            price = price + np.where(tim, spacing_sum(p, cert, v_o, t), 0)
         price = np.where(allowed, price, np.iinfo(np.int64).max)
         best = np.full(len(sel), np.iinfo(np.int64).max)
         np.minimum.at(best, owner, price)
         out[sel] = np.where(best == np.iinfo(np.int64).max, -1, best)
         i = j
     return out
-
-
-def _pack(p: AllocationProblem, v: Int64Array, t: Int64Array) -> Int64Array:
-    """One sortable int64 per (video, time): video in the high bits, time below."""
-    return (v << 42) + np.clip(t - p.time_origin + (1 << 41), 0, (1 << 42) - 1)
-
-
-def _near_pin(p: AllocationProblem, vid: Int64Array, t: Int64Array) -> np.ndarray:
-    """Whether (vid, t) is closer than min_hours_between to a pin of the same video."""
-    gap = p.spacing_seconds
-    if len(p.pin_video) == 0:
-        return np.zeros(len(vid), bool)
-    keys = np.sort(_pack(p, p.pin_video.astype(np.int64), p.pin_time))
-    # A pin in (t - gap, t + gap) exists iff the count of pin keys in that open range is > 0.
-    lo = np.searchsorted(keys, _pack(p, vid, t - gap), side="right")
-    hi = np.searchsorted(keys, _pack(p, vid, t + gap), side="left")
-    return hi > lo
-
-
-def _spacing(
-    p: AllocationProblem, cert: DualCertificate, vid: Int64Array, t: Int64Array
-) -> Int64Array:
-    """Sum of the spacing duals of `vid` whose row [T, T + gap) contains t."""
-    gap = p.spacing_seconds
-    if len(cert.spacing_video) == 0:
-        return np.zeros(len(vid), np.int64)
-    keys = _pack(p, cert.spacing_video.astype(np.int64), cert.spacing_start)
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    prefix = np.r_[0, np.cumsum(cert.spacing_value[order])]
-    hi = np.searchsorted(keys, _pack(p, vid, t), side="right")  # T <= t
-    lo = np.searchsorted(keys, _pack(p, vid, t - gap), side="right")  # T <= t - gap
-    return prefix[hi] - prefix[lo]
 
 
 __all__ = ["OPEN_END", "OPEN_START", "CheckReport", "PlanCheckError", "certificate_bound"]

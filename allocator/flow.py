@@ -52,6 +52,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from allocator.entries import window_entries
+from allocator.flow_duals import potentials, root_parts
 from allocator.limits import windows_exact
 from allocator.problem import AllocationProblem, DualCertificate, Int64Array, Mode
 from allocator.weights import Levels, max_abs_value
@@ -87,28 +88,6 @@ def fill_weight(problem: AllocationProblem) -> int:
     # A plan with one more assignment must beat any score difference, and the certified fill
     # bound floor(B / (M - max|score|)) must separate fills: (2F + 1) * max|score| < M.
     return 1 + 2 * (max_fill + 1) * max_abs_value(problem)
-
-
-def _root_parts(
-    p: AllocationProblem, lo: Int64Array, hi: Int64Array, root_flow: Int64Array
-) -> Int64Array:
-    """Parts for the units the root of a channel passed on (sorted by channel), as many per
-    part as its arc carried. A unit whose own window is narrower than its channel's slots (a
-    member of a same-source group entered as a whole) goes first, to a part its window meets."""
-    left = root_flow.astype(np.int64).copy()
-    out = np.full(len(lo), -1, np.int64)
-    first = p.slot_channel[np.minimum(lo, max(p.num_slots - 1, 0))].astype(np.int64)
-    full = (lo == p.channel_slot_ptr[first]) & (hi == p.channel_slot_ptr[first + 1])
-    for i in np.flatnonzero(~full).tolist():
-        met = np.unique(p.slot_part[lo[i] : hi[i]])
-        met = met[left[met] > 0]
-        if len(met):
-            q = int(met[np.argmax(left[met])])
-            out[i] = q
-            left[q] -= 1
-    rest = np.flatnonzero(out < 0)
-    out[rest] = np.repeat(np.arange(p.num_parts), left)[: len(rest)]
-    return out
 
 
 def _has_groups(gkey: Int64Array) -> bool:
@@ -330,7 +309,7 @@ def solve_flow(
     flows = smcf.flows(np.arange(len(tails)))
     t_pot = time.perf_counter()
     if with_duals:
-        d = _potentials(n_nodes, tails, heads, caps, costs, flows)
+        d = potentials(n_nodes, tails, heads, caps, costs, flows)
     else:
         d = np.zeros(n_nodes, np.int64)
         costs = np.zeros_like(costs)  # every arc dual max(0, -(0 + 0 - 0)) = 0
@@ -383,7 +362,7 @@ def solve_flow(
         at_root = picked[(part_of[picked] < 0) & parted[ch[picked]] & ~lev[picked]]
         at_root = at_root[np.argsort(ch[at_root], kind="stable")]
         root_flow = flows[a_rp : a_rp + p.num_parts]
-        part_of[at_root] = _root_parts(p, lo[at_root], hi[at_root], root_flow)
+        part_of[at_root] = root_parts(p, lo[at_root], hi[at_root], root_flow)
         # Free candidates of leveled channels: the level their unit took, then that level's
         # parts in the counts its arcs carry.
         taken = flows[a_level : a_level + len(l_own)] > 0
@@ -410,34 +389,3 @@ def solve_flow(
         potentials_seconds=pot_s,
         mcf_seconds=mcf_s,
     )
-
-
-def _potentials(
-    n: int,
-    tails: Int64Array,
-    heads: Int64Array,
-    caps: Int64Array,
-    costs: Int64Array,
-    flows: Int64Array,
-) -> Int64Array:
-    """Integer node potentials d with cost + d[tail] - d[head] >= 0 on every residual arc.
-
-    d is the shortest distance from a virtual root joined to every node by a 0-cost arc (so
-    d starts at 0 everywhere), normalised so that d[src] = 0; the bypass then forces
-    d[sink] = 0 as well. Vectorised Bellman-Ford: relax every residual arc at once until a
-    pass changes nothing; more than n passes would mean a negative cycle, i.e. a flow that is
-    not optimal.
-    """
-    fwd = flows < caps
-    bwd = flows > 0
-    src = np.concatenate([tails[fwd], heads[bwd]])
-    dst = np.concatenate([heads[fwd], tails[bwd]])
-    w = np.concatenate([costs[fwd], -costs[bwd]])
-    d = np.zeros(n, np.int64)
-    for _ in range(n + 1):
-        relaxed = d.copy()
-        np.minimum.at(relaxed, dst, d[src] + w)
-        if np.array_equal(relaxed, d):
-            return d - d[0]
-        d = relaxed
-    raise FlowError("negative cycle in the residual graph: the flow is not optimal")

@@ -1,0 +1,140 @@
+"""The independent checker's own view of quota windows and slot weights (no solver code).
+
+Slot factors and weight levels recomputed from `slot_weight`, the implied count windows
+re-derived from the problem's windows, and the best entry of a candidate of a leveled channel
+enumerated slot by slot; and the spacing helpers both use. `allocator.checker` uses them for
+the objective and the bound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.limits import slot_extra
+from allocator.problem import AllocationProblem, DualCertificate, Int64Array
+
+
+class ImpliedWindowError(ValueError):
+    """An implied count window that is not one channel's slots or bounds too little."""
+
+
+def check_implied(p: AllocationProblem, cert: DualCertificate) -> None:
+    """A dual on an implied count window (`allocator.limits.implied_counts`) is valid only if
+    the window is all of one channel's slots and its capacity is at least the most of them a
+    plan can fill within the problem's binding windows, recomputed here."""
+    mw = p.model_windows
+    if len(cert.window) == 0 or not np.any(cert.window[mw.original :]):
+        return
+    ptr = np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1))
+    size = np.diff(p.window_slot_ptr)
+    member = np.repeat(np.arange(len(size)), size)
+    binding = (p.window_capacity < size)[member]
+    for w in np.flatnonzero(cert.window[mw.original :]) + mw.original:
+        slots = np.sort(mw.slots[mw.ptr[w] : mw.ptr[w + 1]])
+        c = int(p.slot_channel[slots[0]]) if len(slots) else -1
+        if c < 0 or not np.array_equal(slots, np.arange(ptr[c], ptr[c + 1])):
+            raise ImpliedWindowError(f"implied window {w} is not one channel's slots")
+        mine = binding & (p.slot_channel[p.window_slots] == c)
+        left = p.window_capacity.copy()
+        filled = 0
+        for s in slots.tolist():
+            holding = member[mine & (p.window_slots == s)]
+            if np.all(left[holding] > 0):
+                left[holding] -= 1
+                filled += 1
+        if mw.capacity[w] < filled:
+            raise ImpliedWindowError(f"implied window {w}: capacity {mw.capacity[w]} < {filled}")
+
+
+def factors(p: AllocationProblem) -> Int64Array:
+    """Each slot's weight in hundredths, or 1 everywhere when every weight is 1.0."""
+    w = p.slot_weight
+    if len(w) == 0 or np.all(w == 100):
+        return np.ones(p.num_slots, np.int64)
+    return w.astype(np.int64)
+
+
+def channel_top(p: AllocationProblem) -> Int64Array:
+    """Each channel's largest slot factor (1 without slots)."""
+    top = np.ones(p.num_channels, np.int64)
+    np.maximum.at(top, p.slot_channel, factors(p))
+    return top
+
+
+def leveled(p: AllocationProblem) -> np.ndarray:
+    """Channels whose slots have different factors."""
+    low = np.full(p.num_channels, np.iinfo(np.int64).max)
+    np.minimum.at(low, p.slot_channel, factors(p))
+    return (low != channel_top(p)) & (low != np.iinfo(np.int64).max)
+
+
+def max_value(p: AllocationProblem) -> int:
+    if p.num_candidates == 0:
+        return 0
+    return int((np.abs(p.cand_score) * channel_top(p)[p.cand_channel]).max())
+
+
+def best_entries(p: AllocationProblem, cert: DualCertificate, todo: Int64Array) -> Int64Array:
+    """For candidates `todo` of leveled channels: the best (value * den - price) over the slots
+    they may take (the fill weight included; -inf when none), enumerated slot by slot."""
+    den = int(cert.denominator)
+    out = np.full(len(todo), np.iinfo(np.int64).min // 4, np.int64)
+    if len(todo) == 0:
+        return out
+    ch = p.cand_channel[todo].astype(np.int64)
+    vid = p.cand_video[todo].astype(np.int64)
+    ptr = np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1))
+    c_lo, c_hi = ptr[ch], ptr[ch + 1]
+    ws, we = p.video_window_start[vid], p.video_window_end[vid]
+    first_t = p.slot_time[c_lo.clip(0, max(p.num_slots - 1, 0))]
+    last_t = p.slot_time[(c_hi - 1).clip(0, max(p.num_slots - 1, 0))]
+    timed = cert.timed_video[vid]
+    covers = (ws <= first_t) & (we > last_t) & ~timed
+    extra = slot_extra(p, cert)
+    factor = factors(p)
+    lens = c_hi - c_lo
+    owner = np.repeat(np.arange(len(todo)), lens)
+    slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - c_lo, lens)
+    t = p.slot_time[slot]
+    allowed = (t >= ws[owner]) & (t < we[owner])
+    price = extra[slot] + np.where(covers[owner], 0, cert.cday[p.slot_cday[slot]] + cert.slot[slot])
+    if p.spacing_seconds > 0:
+        tim = timed[owner]
+        allowed &= ~(tim & near_pin(p, vid[owner], t))
+        price = price + np.where(tim, spacing_sum(p, cert, vid[owner], t), 0)
+    value = (p.cand_score[todo][owner] * factor[slot] + cert.fill_weight) * den - price
+    np.maximum.at(out, owner[allowed], value[allowed])
+    return out
+
+
+def pack(p: AllocationProblem, v: Int64Array, t: Int64Array) -> Int64Array:
+    """One sortable int64 per (video, time): video in the high bits, time below."""
+    return (v << 42) + np.clip(t - p.time_origin + (1 << 41), 0, (1 << 42) - 1)
+
+
+def near_pin(p: AllocationProblem, vid: Int64Array, t: Int64Array) -> np.ndarray:
+    """Whether (vid, t) is closer than min_hours_between to a pin of the same video."""
+    gap = p.spacing_seconds
+    if len(p.pin_video) == 0:
+        return np.zeros(len(vid), bool)
+    keys = np.sort(pack(p, p.pin_video.astype(np.int64), p.pin_time))
+    # A pin in (t - gap, t + gap) exists iff the count of pin keys in that open range is > 0.
+    lo = np.searchsorted(keys, pack(p, vid, t - gap), side="right")
+    hi = np.searchsorted(keys, pack(p, vid, t + gap), side="left")
+    return hi > lo
+
+
+def spacing_sum(
+    p: AllocationProblem, cert: DualCertificate, vid: Int64Array, t: Int64Array
+) -> Int64Array:
+    """Sum of the spacing duals of `vid` whose row [T, T + gap) contains t."""
+    gap = p.spacing_seconds
+    if len(cert.spacing_video) == 0:
+        return np.zeros(len(vid), np.int64)
+    keys = pack(p, cert.spacing_video.astype(np.int64), cert.spacing_start)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    prefix = np.r_[0, np.cumsum(cert.spacing_value[order])]
+    hi = np.searchsorted(keys, pack(p, vid, t), side="right")  # T <= t
+    lo = np.searchsorted(keys, pack(p, vid, t - gap), side="right")  # T <= t - gap
+    return prefix[hi] - prefix[lo]
