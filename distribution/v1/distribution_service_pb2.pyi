@@ -617,7 +617,7 @@ class ExplainRequest(_message.Message):
     def __init__(self, video_ids: _Optional[_Iterable[str]] = ..., channel_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PairExplanation(_message.Message):
-    __slots__ = ("video_id", "channel_id", "eligible", "score", "failed_filters", "duplicate_of", "transformations", "blockers")
+    __slots__ = ("video_id", "channel_id", "eligible", "score", "failed_filters", "duplicate_of", "transformations", "blockers", "best_slot_weight", "best_value")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
@@ -626,6 +626,8 @@ class PairExplanation(_message.Message):
     DUPLICATE_OF_FIELD_NUMBER: _ClassVar[int]
     TRANSFORMATIONS_FIELD_NUMBER: _ClassVar[int]
     BLOCKERS_FIELD_NUMBER: _ClassVar[int]
+    BEST_SLOT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    BEST_VALUE_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     channel_id: str
     eligible: bool
@@ -634,7 +636,9 @@ class PairExplanation(_message.Message):
     duplicate_of: str
     transformations: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Transformation]
     blockers: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., eligible: _Optional[bool] = ..., score: _Optional[int] = ..., failed_filters: _Optional[_Iterable[str]] = ..., duplicate_of: _Optional[str] = ..., transformations: _Optional[_Iterable[_Union[_resources_pb2.Transformation, _Mapping]]] = ..., blockers: _Optional[_Iterable[str]] = ...) -> None: ...
+    best_slot_weight: float
+    best_value: int
+    def __init__(self, video_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., eligible: _Optional[bool] = ..., score: _Optional[int] = ..., failed_filters: _Optional[_Iterable[str]] = ..., duplicate_of: _Optional[str] = ..., transformations: _Optional[_Iterable[_Union[_resources_pb2.Transformation, _Mapping]]] = ..., blockers: _Optional[_Iterable[str]] = ..., best_slot_weight: _Optional[float] = ..., best_value: _Optional[int] = ...) -> None: ...
 
 class ExplainResponse(_message.Message):
     __slots__ = ("pairs",)

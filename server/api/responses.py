@@ -54,6 +54,8 @@ def explain(pairs: list[PairExplanation]) -> svc.ExplainResponse:
             # The use case's JSON has proto field names and enum names, which the constructor
             # takes as they are: json_format.ParseDict cost 40 us a transformation.
             transformations=[pb.Transformation(**t) for t in p.transformations],
+            best_slot_weight=p.best_slot_weight,
+            best_value=round(p.score * p.best_slot_weight),
         )
     return response
 

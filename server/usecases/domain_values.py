@@ -319,15 +319,18 @@ class ChannelScoring(NamedTuple):
     rules: filters.ChannelRules
     weights: Mapping[str, int]
     priority_points: int
+    best_slot_weight: float = 0.0  # its best WeeklySlot.weight; 0.0 when all weigh 1.0
 
 
 def _channel_scoring(config: Mapping[str, Any]) -> ChannelScoring:
     parsed = parse_config(config)
     channel = d.Channel(id="", filters=parsed.filters, transformations=parsed.transformations)
+    weights = [slot.weight for slot in parsed.schedule.slots]
     return ChannelScoring(
         rules=filters.compile_rules(channel),
         weights=scoring.milli_tag_weights(parsed.preferences),
         priority_points=scoring.priority_part(parsed.preferences.priority),
+        best_slot_weight=0.0 if all(w == 1.0 for w in weights) else max(weights),
     )
 
 

@@ -35,6 +35,7 @@ class PairExplanation(NamedTuple):
     duplicate_of: str
     blockers: list[str]
     transformations: list[dict[str, Any]]
+    best_slot_weight: float = 0.0  # 0: every slot of the channel weighs 1.0
 
 
 def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanation]:
@@ -54,7 +55,14 @@ def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanatio
     )
     compiled = channels_scoring(rows, repos.channels.configs)
     targets = [
-        (row.id, c.rules, c.weights, c.priority_points, channel_blockers(row, now))
+        (
+            row.id,
+            c.rules,
+            c.weights,
+            c.priority_points,
+            channel_blockers(row, now),
+            c.best_slot_weight,
+        )
         for row, c in zip(rows, compiled, strict=True)
     ]
     evaluate, total, as_json = filters.evaluate, scoring.pair_total, transformation_json
@@ -64,7 +72,7 @@ def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanatio
         tags = filters.normalise_tags(dom_video.tags)
         blocked = video_blockers(video, now)
         video_id = video.id
-        for channel_id, rules, weights, priority_points, channel_blocked in targets:
+        for channel_id, rules, weights, priority_points, channel_blocked, best in targets:
             match = evaluate(dom_video, rules)
             pairs.append(
                 PairExplanation(
@@ -76,6 +84,7 @@ def explain(repos: Repositories, command: ExplainCommand) -> list[PairExplanatio
                     duplicates.get((video_id, channel_id), ""),
                     channel_blocked + blocked,
                     [as_json(t) for t in match.transformations],
+                    best,
                 )
             )
     return pairs

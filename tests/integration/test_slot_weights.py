@@ -40,6 +40,17 @@ def test_the_best_video_takes_the_prime_slot(server, uid) -> None:
     assert res.objective == math.floor(3 * hi.score + lo.score)
     stored = stub.GetDistribution(svc.GetDistributionRequest(id=hi.id))
     assert stored.slot_weight == 3.0
+    # Explain shows the channel's best slot weight and what the video is worth there.
+    pair = stub.Explain(svc.ExplainRequest(video_ids=[f"hi-{uid}"], channel_ids=[prime.id])).pairs[
+        0
+    ]
+    assert (pair.best_slot_weight, pair.best_value) == (3.0, 3 * pair.score)
+    plain = channel(f"p-{uid}", timezone="UTC")
+    setup(stub, [plain], [])
+    unweighted = stub.Explain(
+        svc.ExplainRequest(video_ids=[f"hi-{uid}"], channel_ids=[plain.id])
+    ).pairs[0]
+    assert (unweighted.best_slot_weight, unweighted.best_value) == (0.0, 0)
 
 
 def test_assign_and_suggestions_show_the_slot_weight(server, uid) -> None:
