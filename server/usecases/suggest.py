@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from allocator import calendar, filters, free_slot, scoring
+from allocator import calendar, filters, free_slot, quota_windows, scoring
 from allocator import domain as d
 from persistence.base import utcnow
 from persistence.repositories import Repositories
@@ -75,7 +76,8 @@ class _Slots(NamedTuple):
 
 def suggest(repos: Repositories, command: SuggestCommand) -> list[Placement]:
     """The options best value first (then earlier slot, then channel id), then the blocked
-    channels in channel order. Four statements whatever the number of channels."""
+    channels in channel order. Five statements whatever the number of channels (seven when
+    they count against quota pools: a slot whose pool window is full is passed over)."""
     now = utcnow()
     end = command.end or now + DEFAULT_HORIZON
     video = lookups.video(repos, command.video_id, "video_id")
@@ -101,9 +103,10 @@ def suggest(repos: Repositories, command: SuggestCommand) -> list[Placement]:
         else:
             scored.append((channel, score))
     slots = _slots(repos, [c for c, _ in scored], now, end)
+    fits = _pool_fits(repos, [c.id for c, _ in scored], now, end)
     options: list[Placement] = []
     for channel, score in scored:
-        option = _best_slot(channel, score, slots[channel.id], now, end)
+        option = _best_slot(channel, score, slots[channel.id], now, end, fits.get(channel.id))
         if option is None:
             reason = f"no free slot on {channel.id} before {end.isoformat()}"
             blocked.append(_blocked(channel.id, score, [reason]))
@@ -152,8 +155,37 @@ def _holders_window(
     return now, end
 
 
+def _pool_fits(
+    repos: Repositories, channel_ids: list[str], now: datetime, end: datetime
+) -> dict[str, Callable[[datetime], bool]]:
+    """Per channel that counts against quota pools: whether a placement at t keeps them all
+    (not reported full then, and within every window, `allocator.quota_windows.fits`)."""
+    pools = repos.quotas.pools_in_scope(channel_ids, now, end) if channel_ids else []
+    of_channel: defaultdict[str, list[Any]] = defaultdict(list)
+    for pool in pools:
+        for cid in pool.channel_ids:
+            of_channel[cid].append(pool)
+
+    def fits_all(mine: list[Any]) -> Callable[[datetime], bool]:
+        def fits(t: datetime) -> bool:
+            return all(
+                (pool.exhausted_until is None or t >= pool.exhausted_until)
+                and quota_windows.fits(str(pool.window), pool.timezone, pool.limit, pool.times, t)
+                for pool in mine
+            )
+
+        return fits
+
+    return {cid: fits_all(mine) for cid, mine in of_channel.items()}
+
+
 def _best_slot(
-    channel: d.Channel, score: int, slots: _Slots, now: datetime, end: datetime
+    channel: d.Channel,
+    score: int,
+    slots: _Slots,
+    now: datetime,
+    end: datetime,
+    fits: Callable[[datetime], bool] | None = None,
 ) -> Placement | None:
     # Sorted once, so that each window the slot search asks for is two bisections rather than
     # a pass over every holder.
@@ -162,7 +194,9 @@ def _best_slot(
     def taken_between(lo: datetime, hi: datetime) -> list[datetime]:
         return instants[bisect_left(instants, lo) : bisect_left(instants, hi)]
 
-    free = free_slot.first_free_slot(channel.schedule, channel.timezone, now, end, taken_between)
+    free = free_slot.first_free_slot(
+        channel.schedule, channel.timezone, now, end, taken_between, fits
+    )
     if free is not None:
         weight = _weight(channel, free)
         return Placement(channel.id, free, score, weight, round(score * weight))

@@ -131,3 +131,17 @@ def test_apply_run_aborts_when_another_channel_took_the_pools_room(server, uid) 
     assert [(q.window_start, q.used) for q in applied.quota] and all(
         q.used <= q.limit for q in applied.quota
     )
+
+
+def test_suggestions_pass_over_a_full_pool_window(server, uid) -> None:
+    stub = server.stub
+    pool(stub, f"sg-{uid}", 1, ROLLING, "")
+    member = hourly(f"sg-{uid}", [f"sg-{uid}"], timezone="UTC")
+    setup(stub, [member], [video(f"sv-{uid}")])
+    first = assign(stub, f"first-{uid}", member.id)
+    taken = ts_to_dt(first.distribution.scheduled_at)
+    offered = stub.SuggestPlacements(
+        svc.SuggestPlacementsRequest(video_id=f"sv-{uid}", channel_ids=[member.id])
+    ).placements[0]
+    # One a rolling day: the first slot the pool allows is 24 hours after the taken one.
+    assert ts_to_dt(offered.scheduled_at) >= taken + timedelta(hours=24)
