@@ -18,9 +18,9 @@ quota pools of a real company laid over them, drawn from a second seeded stream
 * The rest: no pool, bench.generate's 1-10 posting times a day.
 
 Posting times are whole quarter hours, every day; only the schedules of pooled channels are
-redrawn. Slot weights by hour (0.5 to 3 in the issue) are not modelled by the allocator yet,
-so the instances have none. `channel_platform` is set (0 YouTube, 1 TikTok, 2 Instagram, -1
-none), but no (video, platform) cap rows: the issue asks for none.
+redrawn. Slot weights by hour (0.5 to 3 in the issue) are not in these instances yet: they
+were written before the allocator took them (48ad85d). `channel_platform` is set (0 YouTube,
+1 TikTok, 2 Instagram, -1 none), but no (video, platform) cap rows: the issue asks for none.
 
 Rows, each run in a fresh process (bench.run.in_child): the allocator (`allocator.solve.solve`
 with the instance's time limit set to its target, then `allocator.checker.check_plan`; for
@@ -394,7 +394,8 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
         for name, r in rows.items()
         for key, verdict in r["targets"].items()
     )
-    return head + "\n".join(lines) + targets + "\n\nSlot weights: not yet modelled."
+    note = "\n\nSlot weights: not yet modelled in these instances."
+    return head + "\n".join(lines) + targets + note
 
 
 def main(argv: list[str] | None = None) -> None:
