@@ -29,18 +29,21 @@ def check_implied(p: AllocationProblem, cert: DualCertificate) -> None:
     size = np.diff(p.window_slot_ptr)
     member = np.repeat(np.arange(len(size)), size)
     binding = (p.window_capacity < size)[member]
+    holding_of: dict[int, list[int]] = {}
+    for w, s in zip(member[binding].tolist(), p.window_slots[binding].tolist(), strict=True):
+        holding_of.setdefault(s, []).append(w)
     for w in np.flatnonzero(cert.window[mw.original :]) + mw.original:
         slots = np.sort(mw.slots[mw.ptr[w] : mw.ptr[w + 1]])
         c = int(p.slot_channel[slots[0]]) if len(slots) else -1
         if c < 0 or not np.array_equal(slots, np.arange(ptr[c], ptr[c + 1])):
             raise ImpliedWindowError(f"implied window {w} is not one channel's slots")
-        mine = binding & (p.slot_channel[p.window_slots] == c)
-        left = p.window_capacity.copy()
+        left = p.window_capacity.tolist()
         filled = 0
         for s in slots.tolist():
-            holding = member[mine & (p.window_slots == s)]
-            if np.all(left[holding] > 0):
-                left[holding] -= 1
+            holding = holding_of.get(s, [])
+            if all(left[h] > 0 for h in holding):
+                for h in holding:
+                    left[h] -= 1
                 filled += 1
         if mw.capacity[w] < filled:
             raise ImpliedWindowError(f"implied window {w}: capacity {mw.capacity[w]} < {filled}")

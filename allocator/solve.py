@@ -53,7 +53,7 @@ import numpy as np
 
 from allocator.checker import check_plan
 from allocator.cpsat import _better, _Clock, _run_cp, _weighted
-from allocator.flow import fill_weight
+from allocator.flow import FlowResult, fill_weight, solve_flow
 from allocator.greedy import fit_limits, greedy, place_in_order, spread_repair
 from allocator.limits import windows_exact
 from allocator.lns import _LNS_SHARE, _lns
@@ -94,6 +94,8 @@ _CP_CONFIRM_SHARE = 0.9  # of the time limit, for CP-SAT on an uncertified flow 
 _SPREAD_PHASES = tuple(i / 10 for i in range(10))
 # With overlapping quota windows greedy is one more start up to this size (0.4 s at M).
 _GREEDY_START_CANDIDATES = 2_000_000
+# Above this many candidates the relaxed path's LP and CP-SAT cost more than they can win.
+_RELAXED_CANDIDATES = 200_000
 _CLOSE_ENOUGH = 0.9999  # of the bound: a restricted plan this good needs no placer starts
 # LNS's sub-problems have no quota window or platform cap rows.
 _NO_LIMIT_ROWS = "quota windows or platform caps"
@@ -119,7 +121,9 @@ def solve(problem: AllocationProblem, *, use_cpsat: bool = True, check: bool = T
     """
     clock = _Clock(problem.time_limit_seconds)
     stats: dict[str, Any] = {"candidates": problem.num_candidates}
-    pruned = prune_and_solve(problem)
+    # With overlapping quota windows the flow is a relaxation whatever its candidates: one
+    # pruning round, its bound (still over every candidate) is the answer's.
+    pruned = prune_and_solve(problem, max_rounds=1 if not windows_exact(problem) else 100)
     stats.update(
         kept=len(pruned.kept),
         rounds=pruned.rounds,
@@ -152,11 +156,14 @@ def _solve_flow_shaped(
 ) -> Plan | None:
     """The flow optimum, confirmed by CP-SAT; None when the flow's choice does not fit."""
     flow = pruned.flow
-    if _shares_a_source(p, flow.chosen):
-        # Same-source videos on a leveled channel, whose group rows the flow leaves out.
+    if _shares_a_source(p, flow.chosen) and p.num_candidates <= _RELAXED_CANDIDATES:
+        # Same-source videos on a leveled channel, whose group rows the flow leaves out: on a
+        # small problem CP-SAT on the whole model (the relaxed path) finds the best plan.
         stats["flow_fits"] = False
         return None
-    if not windows_exact(p):
+    if not windows_exact(p) or _shares_a_source(p, flow.chosen):
+        # Overlapping quota windows, or such pairs on a big problem: the flow is a relaxation,
+        # its plan is made to fit, and its bound stands.
         return _solve_restricted(p, pruned, stats)
     t0 = time.perf_counter()
     try:
@@ -195,15 +202,19 @@ def _solve_restricted(p: AllocationProblem, pruned: PrunedFlow, stats: dict[str,
     the family's bound."""
     t0 = time.perf_counter()
     sub, kept = restrict(p)
-    inner = prune_and_solve(sub, start=pruned.kept).flow
+    flows: list[tuple[AllocationProblem, FlowResult, Int64Array | None]] = [(p, pruned.flow, None)]
+    if sub is not p:
+        # The family's kept candidates, no duals: a plan; the bound stays the family's.
+        flows.insert(0, (sub, solve_flow(sub, pruned.kept, with_duals=False), kept))
     options = []
-    for q, flow, slot_of in ((sub, inner, kept), (p, pruned.flow, None)):
-        # Mixed-window groups make the flow a relaxation: a pair it placed that does not fit
-        # is left out, and the slots left are offered to every candidate.
+    for q, flow, slot_of in flows:
+        # A relaxation's choice (mixed-window groups, same-source pairs on a leveled channel)
+        # may not fit: what does not is left out, the slots left are offered to every candidate.
         slots = assign_slots(q, flow.chosen, part=flow.chosen_part, lenient=True)
         fits = slots >= 0
         slots = slots[fits] if slot_of is None else slot_of[slots[fits]]
-        options.append(fit_limits(p, flow.chosen[fits], slots, refill=not np.all(fits)))
+        refill = not np.all(fits) or _shares_a_source(p, flow.chosen)
+        options.append(fit_limits(p, flow.chosen[fits], slots, refill=refill))
     flow = pruned.flow
     if _weighted(p, options[0], flow.duals.fill_weight) < _CLOSE_ENOUGH * pruned.weighted_bound:
         # Far from the bound: the placer's starts may do better (they did on small cases).
@@ -219,7 +230,7 @@ def _solve_restricted(p: AllocationProblem, pruned: PrunedFlow, stats: dict[str,
     stats.update(
         restricted_s=time.perf_counter() - t0,
         restricted_slots=len(kept),
-        restricted_objective=inner.objective,
+        restricted_objective=flows[0][1].objective,
     )
     return _plan(p, best, pruned.weighted_bound, flow.duals, stats)
 
