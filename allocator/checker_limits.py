@@ -77,9 +77,14 @@ def max_value(p: AllocationProblem) -> int:
     return int((np.abs(p.cand_score) * channel_top(p)[p.cand_channel]).max())
 
 
+_CHUNK = 4_000_000  # (candidate, slot) pairs enumerated at once: bounds the memory
+
+
 def best_entries(p: AllocationProblem, cert: DualCertificate, todo: Int64Array) -> Int64Array:
     """For candidates `todo` of leveled channels: the best (value * den - price) over the slots
-    they may take (the fill weight included; -inf when none), enumerated slot by slot."""
+    they may take (the fill weight included; -inf when none). A candidate that may take any
+    slot of its channel pays only the slot's window and part duals: per weight, the cheapest
+    slot of that weight on its channel; the others are enumerated slot by slot, in chunks."""
     den = int(cert.denominator)
     out = np.full(len(todo), np.iinfo(np.int64).min // 4, np.int64)
     if len(todo) == 0:
@@ -92,22 +97,58 @@ def best_entries(p: AllocationProblem, cert: DualCertificate, todo: Int64Array) 
     first_t = p.slot_time[c_lo.clip(0, max(p.num_slots - 1, 0))]
     last_t = p.slot_time[(c_hi - 1).clip(0, max(p.num_slots - 1, 0))]
     timed = cert.timed_video[vid]
-    covers = (ws <= first_t) & (we > last_t) & ~timed
+    covers = (ws <= first_t) & (we > last_t) & ~timed & (c_hi > c_lo)
     extra = slot_extra(p, cert)
     factor = factors(p)
-    lens = c_hi - c_lo
-    owner = np.repeat(np.arange(len(todo)), lens)
-    slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - c_lo, lens)
-    t = p.slot_time[slot]
-    allowed = (t >= ws[owner]) & (t < we[owner])
-    price = extra[slot] + np.where(covers[owner], 0, cert.cday[p.slot_cday[slot]] + cert.slot[slot])
-    if p.spacing_seconds > 0:
-        tim = timed[owner]
-        allowed &= ~(tim & near_pin(p, vid[owner], t))
-        price = price + np.where(tim, spacing_sum(p, cert, vid[owner], t), 0)
-    value = (p.cand_score[todo][owner] * factor[slot] + cert.fill_weight) * den - price
-    np.maximum.at(out, owner[allowed], value[allowed])
+    score = p.cand_score[todo]
+    big = np.iinfo(np.int64).max // 4
+    for f in np.unique(factor).tolist():
+        cheapest = np.full(p.num_channels, big, np.int64)
+        at_f = factor == f
+        np.minimum.at(cheapest, p.slot_channel[at_f], extra[at_f])
+        got = cheapest[ch] < big
+        value = (score * f + cert.fill_weight) * den - cheapest[ch]
+        out = np.where(covers & got, np.maximum(out, value), out)
+    rest = np.flatnonzero(~covers)
+    lens = (c_hi - c_lo)[rest]
+    starts = np.cumsum(lens) - lens
+    i = 0
+    while i < len(rest):
+        j = max(int(np.searchsorted(starts, starts[i] + _CHUNK, side="left")), i + 1)
+        _enumerated(p, cert, todo, rest[i:j], c_lo, c_hi, extra, factor, out)
+        i = j
     return out
+
+
+def _enumerated(
+    p: AllocationProblem,
+    cert: DualCertificate,
+    todo: Int64Array,
+    sel: Int64Array,
+    c_lo: Int64Array,
+    c_hi: Int64Array,
+    extra: Int64Array,
+    factor: Int64Array,
+    out: Int64Array,
+) -> None:
+    """`best_entries` of the candidates `todo[sel]`, slot by slot, into `out[sel]`."""
+    den = int(cert.denominator)
+    vid = p.cand_video[todo[sel]].astype(np.int64)
+    lens = (c_hi - c_lo)[sel]
+    owner = np.repeat(np.arange(len(sel)), lens)
+    slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - c_lo[sel], lens)
+    t = p.slot_time[slot]
+    v_o = vid[owner]
+    allowed = (t >= p.video_window_start[v_o]) & (t < p.video_window_end[v_o])
+    price = extra[slot] + cert.cday[p.slot_cday[slot]] + cert.slot[slot]
+    if p.spacing_seconds > 0:
+        tim = cert.timed_video[v_o]
+        allowed &= ~(tim & near_pin(p, v_o, t))
+        price = price + np.where(tim, spacing_sum(p, cert, v_o, t), 0)
+    value = (p.cand_score[todo[sel]][owner] * factor[slot] + cert.fill_weight) * den - price
+    best = np.full(len(sel), np.iinfo(np.int64).min // 4, np.int64)
+    np.maximum.at(best, owner[allowed], value[allowed])
+    out[sel] = np.maximum(out[sel], best)
 
 
 def pack(p: AllocationProblem, v: Int64Array, t: Int64Array) -> Int64Array:
