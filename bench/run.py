@@ -39,19 +39,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def solve_and_check(spec: Spec, seed: int) -> dict[str, Any]:
-    """Generates the instance, solves it and checks the plan: one row's figures."""
+def timed_solve(p: Any) -> tuple[Any, float, float]:
+    """(plan, solve seconds, independent check seconds) of problem p."""
     from allocator.checker import check_plan
     from allocator.solve import solve
 
-    built = build_problem(generate(spec, seed))
-    p = built.problem
     t0 = time.perf_counter()
     plan = solve(p, check=False)
     solve_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     check_plan(p, plan)
-    check_s = time.perf_counter() - t0
+    return plan, solve_s, time.perf_counter() - t0
+
+
+def solve_and_check(spec: Spec, seed: int) -> dict[str, Any]:
+    """Generates the instance, solves it and checks the plan: one row's figures."""
+    built = build_problem(generate(spec, seed))
+    p = built.problem
+    plan, solve_s, check_s = timed_solve(p)
     st = plan.stats
     return {
         "videos": p.num_videos,
