@@ -96,7 +96,7 @@ _SPREAD_PHASES = tuple(i / 10 for i in range(10))
 _GREEDY_START_CANDIDATES = 2_000_000
 # Above this many candidates the relaxed path's LP and CP-SAT cost more than they can win.
 _RELAXED_CANDIDATES = 200_000
-_CLOSE_ENOUGH = 0.9999  # of the bound: a restricted plan this good needs no placer starts
+_CLOSE_ENOUGH = 0.999  # of the bound (M-Q's gap target): a plan this good needs no other start
 # LNS's sub-problems have no quota window or platform cap rows.
 _NO_LIMIT_ROWS = "quota windows or platform caps"
 
@@ -207,6 +207,8 @@ def _solve_restricted(p: AllocationProblem, pruned: PrunedFlow, stats: dict[str,
         # The family's kept candidates, no duals: a plan; the bound stays the family's.
         flows.insert(0, (sub, solve_flow(sub, pruned.kept, with_duals=False), kept))
     options = []
+    big_m = pruned.flow.duals.fill_weight
+    close = False
     for q, flow, slot_of in flows:
         # A relaxation's choice (mixed-window groups, same-source pairs on a leveled channel)
         # may not fit: what does not is left out, the slots left are offered to every candidate.
@@ -215,8 +217,11 @@ def _solve_restricted(p: AllocationProblem, pruned: PrunedFlow, stats: dict[str,
         slots = slots[fits] if slot_of is None else slot_of[slots[fits]]
         refill = not np.all(fits) or _shares_a_source(p, flow.chosen)
         options.append(fit_limits(p, flow.chosen[fits], slots, refill=refill))
+        close = _weighted(p, options[-1], big_m) >= _CLOSE_ENOUGH * pruned.weighted_bound
+        if close:
+            break  # so near the bound that the other options could hardly do better
     flow = pruned.flow
-    if _weighted(p, options[0], flow.duals.fill_weight) < _CLOSE_ENOUGH * pruned.weighted_bound:
+    if not close:
         # Far from the bound: the placer's starts may do better (they did on small cases).
         by_score = flow.chosen[np.argsort(-p.cand_score[flow.chosen], kind="stable")]
         placed = [place_in_order(p, by_score)]
