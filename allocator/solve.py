@@ -57,8 +57,8 @@ from allocator.flow import FlowResult, fill_weight, solve_flow
 from allocator.greedy import fit_limits, greedy, place_in_order, spread_repair
 from allocator.limits import windows_exact
 from allocator.lns import _LNS_SHARE, _lns
-from allocator.lp import LpResult, sample_timed_pairs, solve_lp, timed_pair_violators
-from allocator.model_matrix import ModelMatrix, build_matrix
+from allocator.lp import sample_timed_pairs, solve_lp, timed_pair_violators
+from allocator.model_matrix import build_matrix
 from allocator.problem import (
     AllocationProblem,
     DualCertificate,
@@ -73,6 +73,8 @@ from allocator.rolling import restrict
 from allocator.slotting import SlottingError, assign_slots
 from allocator.spaced_flow import spaced_flow_certificate
 from allocator.weights import max_abs_value, total_value
+from allocator.work_units import lp_units as lp_round_units
+from allocator.work_units import start_units
 
 _MAX_LP_ROUNDS = 30
 _SAMPLE_SLOTS = 2  # initial slot columns per timed candidate (LP time grows fast with more)
@@ -81,14 +83,6 @@ _SAMPLE_SLOTS = 2  # initial slot columns per timed candidate (LP time grows fas
 # of the time), or, as a wall-clock cap, once this share of the limit has gone.
 _LP_SHARE = 0.02
 _LP_WALL_SHARE = 0.5
-# Work units of an LP round (HiGHS dual simplex through scipy, measured on spacing instances
-# from 400 to 7,000 rows: 5 ms plus 17-25 ns per simplex iteration and row).
-_LP_FIXED_UNITS = 0.005
-_LP_ITERATION_ROWS_PER_UNIT = 50_000_000.0
-# Work units of the starting plans (measured: 0.6 us per repair step from 2.4k to 8.6k
-# candidates; the spaced flow 30-45 us per candidate).
-_REPAIR_STEPS_PER_UNIT = 1_600_000.0
-_SPACED_CANDIDATES_PER_UNIT = 28_000.0
 _CP_SHARE = 0.05  # of the time limit, for CP-SAT on the whole model before LNS
 _CP_CONFIRM_SHARE = 0.9  # of the time limit, for CP-SAT on an uncertified flow optimum
 _SPREAD_PHASES = tuple(i / 10 for i in range(10))
@@ -269,7 +263,7 @@ def _solve_relaxed(
     best: tuple[Int64Array, Int64Array] = (start.candidate, start.slot)
     stats["hint_s"] = time.perf_counter() - t0
     repairs = len(phases) * (1 if spaced is None else 2)
-    clock.charge(_start_units(p, flow.chosen, repairs, spaced is not None))
+    clock.charge(start_units(p, flow.chosen, repairs, spaced is not None))
 
     keep = np.zeros(p.num_candidates, bool)
     keep[pruned.kept] = True
@@ -288,7 +282,7 @@ def _solve_relaxed(
         pairs = (np.concatenate(pair_cand), np.concatenate(pair_slot))
         matrix = build_matrix(p, np.flatnonzero(keep), pairs)
         lp = solve_lp(p, matrix, big_m)
-        units = _lp_units(matrix, lp)
+        units = lp_round_units(matrix, lp)
         lp_units += units
         clock.charge(units)
         dropped = np.flatnonzero(~keep)
@@ -349,24 +343,6 @@ def _shares_a_source(p: AllocationProblem, chosen: Int64Array) -> bool:
     key = p.video_source[p.cand_video[chosen]].astype(np.int64) * max(p.num_channels, 1)
     key = np.sort(key + p.cand_channel[chosen])
     return bool(len(key) > 1 and np.any(key[1:] == key[:-1]))
-
-
-def _start_units(p: AllocationProblem, chosen: Int64Array, repairs: int, spaced: bool) -> float:
-    """Work units charged for the starting plans.
-
-    Each spread repair walks the window of every chosen pair and then offers the free slots
-    to every candidate; the spaced flow is one more pruned flow.
-    """
-    lo, hi = p.slot_range(chosen)
-    steps = repairs * (int((hi - lo).sum()) + p.num_candidates) + 2 * p.num_candidates
-    return steps / _REPAIR_STEPS_PER_UNIT + (
-        p.num_candidates / _SPACED_CANDIDATES_PER_UNIT if spaced else 0.0
-    )
-
-
-def _lp_units(matrix: ModelMatrix, lp: LpResult) -> float:
-    """Work units charged for one LP round: a fixed part and simplex iterations x rows."""
-    return _LP_FIXED_UNITS + lp.iterations * matrix.rows.shape[0] / _LP_ITERATION_ROWS_PER_UNIT
 
 
 def _plan(

@@ -48,7 +48,7 @@ from allocator.quota_model import PoolSpec, quota_windows
 from allocator.quota_windows import CALENDAR_DAY, ROLLING_24H
 from bench.generate import SPECS, Instance, Spec, build_problem, generate
 from bench.quota_report import table, verdicts
-from bench.run import NAIVE_LIMITS, in_child, publish, timed_solve
+from bench.run import NAIVE_LIMITS, in_child, naive_cp, publish, timed_solve
 
 YOUTUBE, TIKTOK, INSTAGRAM, NO_PLATFORM = 0, 1, 2, -1
 PLATFORM_NAMES = {YOUTUBE: "youtube", TIKTOK: "tiktok", INSTAGRAM: "instagram"}
@@ -252,9 +252,7 @@ def run_allocator(name: str, seed: int) -> dict[str, Any]:
 
 def run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
     """The greedy plan, or naive CP-SAT over every candidate (bench.run's), on the instance."""
-    from allocator.cpsat import solve_cp
     from allocator.greedy import greedy
-    from allocator.model_matrix import build_matrix
 
     p = build_quota(QUOTA_SPECS[name], seed).problem
     t0 = time.perf_counter()
@@ -267,16 +265,7 @@ def run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
     columns = int(np.maximum(parts_of[p.cand_channel], 1).sum())
     if columns > NAIVE_MAX_COLUMNS:
         return {"skipped": f"{columns:,} columns (over {NAIVE_MAX_COLUMNS:,}) do not fit in memory"}
-    matrix = build_matrix(p, np.arange(p.num_candidates))
-    left = p.time_limit_seconds - (time.perf_counter() - t0)
-    res = solve_cp(matrix, None, left, p.num_workers, variant="default")
-    return {
-        "objective": res.objective,
-        "status": res.status,
-        "seconds": time.perf_counter() - t0,
-        "columns": matrix.num_columns,
-        "peak_rss_mb": _peak_rss_mb(),
-    }
+    return naive_cp(p, t0)
 
 
 def _traced(dump_after: float, func: Any, *args: Any) -> Any:

@@ -85,10 +85,8 @@ def _run_allocator(name: str, seed: int) -> dict[str, Any]:
 
 
 def run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
-    from allocator.cpsat import solve_cp
     from allocator.flow import solve_flow
     from allocator.greedy import greedy
-    from allocator.model_matrix import build_matrix
 
     inst = generate(SPECS[name], seed)
     p = build_problem(inst).problem
@@ -105,7 +103,16 @@ def run_baseline(name: str, seed: int, which: str) -> dict[str, Any]:
             "mcf_seconds": flow.mcf_seconds,
             "peak_rss_mb": _peak_rss_mb(),
         }
+    return naive_cp(p, t0)
+
+
+def naive_cp(p: Any, t0: float) -> dict[str, Any]:
+    """Naive CP-SAT: one model over every candidate, no hint, default parameters, the
+    problem's time limit counted from t0; its figures."""
     import numpy as np
+
+    from allocator.cpsat import solve_cp
+    from allocator.model_matrix import build_matrix
 
     matrix = build_matrix(p, np.arange(p.num_candidates))
     left = p.time_limit_seconds - (time.perf_counter() - t0)
