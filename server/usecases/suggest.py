@@ -166,11 +166,16 @@ def _pool_fits(
         for cid in pool.channel_ids:
             of_channel[cid].append(pool)
 
+    # Each pool's instants once, not rebuilt (PoolView.times) for every slot asked about.
+    times = {pool.id: pool.times for pool in pools}
+
     def fits_all(mine: list[Any]) -> Callable[[datetime], bool]:
         def fits(t: datetime) -> bool:
             return all(
                 (pool.exhausted_until is None or t >= pool.exhausted_until)
-                and quota_windows.fits(str(pool.window), pool.timezone, pool.limit, pool.times, t)
+                and quota_windows.fits(
+                    str(pool.window), pool.timezone, pool.limit, times[pool.id], t
+                )
                 for pool in mine
             )
 
