@@ -248,20 +248,28 @@ def _first_per_local_day(slots: list[datetime], tz: ZoneInfo, cap: int) -> list[
     return kept
 
 
-def slot_weights(
-    schedule: PostingSchedule, timezone: str, instants: Sequence[datetime]
-) -> list[float]:
-    """The weight of each posting instant: its weekly slot's (the largest when two slots share
-    a local time), by the same DST rule as `slot_times`; 1.0 for an off-calendar instant."""
-    tz = zone(timezone)
+@lru_cache(maxsize=1024)
+def _weights_by_key(schedule: PostingSchedule) -> dict[tuple[int, time], float]:
+    """Each (weekday, local time) slot's weight; empty when every slot weighs 1.0. Cached:
+    Assign asks for one instant's weight on every call."""
     by_key: dict[tuple[int, time], float] = {}
     for slot in schedule.slots:
         local_time = slot.local_time.replace(tzinfo=None, fold=0)
         for weekday in slot.days:
             key = (weekday, local_time)
             by_key[key] = max(by_key.get(key, 0.0), slot.weight or 1.0)
-    if all(w == 1.0 for w in by_key.values()):
+    return {} if all(w == 1.0 for w in by_key.values()) else by_key
+
+
+def slot_weights(
+    schedule: PostingSchedule, timezone: str, instants: Sequence[datetime]
+) -> list[float]:
+    """The weight of each posting instant: its weekly slot's (the largest when two slots share
+    a local time), by the same DST rule as `slot_times`; 1.0 for an off-calendar instant."""
+    by_key = _weights_by_key(schedule)
+    if not by_key:
         return [1.0] * len(instants)
+    tz = zone(timezone)
     out = []
     for t in instants:
         local = _as_utc(t, "instants").astimezone(tz)

@@ -36,6 +36,8 @@ _WINDOW_GROWTH = 4
 _DAY_SLACK = timedelta(hours=1)
 # Cached days per schedule before the cache of that schedule starts over.
 _MAX_CACHED_DAYS = 4096
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def first_free_slot(
@@ -43,12 +45,13 @@ def first_free_slot(
     timezone: str,
     start: datetime,
     end: datetime,
-    taken_between: Callable[[datetime, datetime], Iterable[datetime]],
+    taken_between: Callable[[datetime, datetime], Iterable[int]],
     fits: Callable[[datetime], bool] | None = None,
 ) -> datetime | None:
     """The first free slot of `schedule` in [start, end), or None.
 
-    `taken_between(lo, hi)` gives the live distributions' instants in [lo, hi); it is called
+    `taken_between(lo, hi)` gives the live distributions' instants in [lo, hi) as instant keys
+    (`instant_key`: a few hundred of them cost less as integers than as datetimes); it is called
     with consecutive windows from `start - TAKEN_MARGIN`, each longer than the one before,
     never past `end + TAKEN_MARGIN`, and only until a free slot is found. The answer equals
     `free_slots(slot_times(schedule, timezone, start, end), taken, timezone, cap)[0]` where
@@ -78,18 +81,33 @@ def first_free_slot(
             return best
         taken.read_until(highest)
         if cap == 0 or taken.per_day[day] < cap:
-            in_horizon = [t for t in days.slots_on(day) if start_utc <= t < end_utc]
+            in_horizon = [
+                (t, key)
+                for t, key in zip(days.slots_on(day), days.keys_on(day), strict=True)
+                if start_utc <= t < end_utc
+            ]
             free = next(
                 (
                     t
-                    for t in in_horizon[: cap or None]
-                    if t not in taken.held and (fits is None or fits(t))
+                    for t, key in in_horizon[: cap or None]
+                    if key not in taken.held and (fits is None or fits(t))
                 ),
                 None,
             )
             if free is not None and (best is None or free < best):
                 best = free
         day += timedelta(days=1)
+
+
+def instant_key(t: datetime) -> int:
+    """An aware instant as the integer `first_free_slot`'s taken instants come in: microseconds
+    since the Unix epoch."""
+    return (t - _EPOCH) // _MICROSECOND
+
+
+def key_instant(key: int) -> datetime:
+    """The UTC instant of an `instant_key`."""
+    return _EPOCH + timedelta(microseconds=key)
 
 
 def first_taken_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -109,7 +127,7 @@ class _TakenReader:
 
     def __init__(
         self,
-        taken_between: Callable[[datetime, datetime], Iterable[datetime]],
+        taken_between: Callable[[datetime, datetime], Iterable[int]],
         low: datetime,
         high: datetime,
         tz: ZoneInfo,
@@ -121,7 +139,7 @@ class _TakenReader:
         self._high = high
         self._window = _FIRST_TAKEN_WINDOW
         self._tz = tz
-        self.held: set[datetime] = set()
+        self.held: set[int] = set()
         self.per_day: Counter[date] = Counter()
 
     def read_until(self, t: datetime) -> None:
@@ -129,13 +147,11 @@ class _TakenReader:
         target = min(t, self._high)
         while self._read_to < target:
             upto = min(max(self._read_to + self._window, target), self._high)
-            for instant in self._taken_between(self._read_to, upto):
-                utc = _as_utc(instant, "taken")
-                if utc not in self.held:
-                    self.held.add(utc)
-                    # Only a daily cap needs the local date (the costly part per instant).
-                    if self._count_days:
-                        self.per_day[utc.astimezone(self._tz).date()] += 1
+            new = set(self._taken_between(self._read_to, upto)) - self.held
+            self.held |= new
+            # Only a daily cap needs the local date (the costly part per instant).
+            if self._count_days:
+                self.per_day.update(key_instant(k).astimezone(self._tz).date() for k in new)
             self._read_to = upto
             self._window *= _WINDOW_GROWTH
 
@@ -154,6 +170,7 @@ class _DayCalendar:
         self.has_slots = bool(self._times_by_weekday)
         self._declared: dict[date, tuple[datetime, ...]] = {}
         self._days: dict[date, tuple[datetime, ...]] = {}
+        self._keys: dict[date, tuple[int, ...]] = {}
         self._spans: dict[date, tuple[datetime, datetime]] = {}
 
     def span(self, day: date) -> tuple[datetime, datetime]:
@@ -180,6 +197,7 @@ class _DayCalendar:
         if found is None:
             if len(self._days) > _MAX_CACHED_DAYS:
                 self._days.clear()
+                self._keys.clear()
                 self._declared.clear()
                 self._spans.clear()
             instants = {
@@ -189,6 +207,13 @@ class _DayCalendar:
                 if t.astimezone(self.tz).date() == day and not _in_any(t, self._blackouts)
             }
             found = self._days[day] = tuple(sorted(instants))
+        return found
+
+    def keys_on(self, day: date) -> tuple[int, ...]:
+        """The `instant_key` of each of `slots_on(day)`, in the same order."""
+        found = self._keys.get(day)
+        if found is None:
+            found = self._keys[day] = tuple(instant_key(t) for t in self.slots_on(day))
         return found
 
     def _declared_on(self, day: date) -> tuple[datetime, ...]:

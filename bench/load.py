@@ -27,7 +27,8 @@ run, each run from a free calendar (what earlier runs booked there is cancelled 
                          [--existing N] [--repeat R] [--methods Assign,...] [--assign-depth N]
 
 calls/s is the median over the R runs; p50/p99 are over every call of every run; "x no-op"
-is calls/s over the no-op's calls/s measured on the same server in the same run.
+is calls/s over the no-op's calls/s measured on the same server in the same run; "cpu ms" is
+the server process's CPU time (user + system, every thread) per call, median over the runs.
 """
 
 from __future__ import annotations
@@ -413,9 +414,13 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                         threads = 1 if method in DEPTH_METHODS else args.threads
                         if method in DEPTH_METHODS:
                             _free_future(running.db, method)
-                        runs[method].append(
-                            clients.submit(client_measure, method, threads, args.seconds).result()
-                        )
+                        cpu = time.process_time()
+                        run = clients.submit(client_measure, method, threads, args.seconds)
+                        measured = run.result()
+                        # The server's threads are this process's: its CPU time per call is
+                        # steadier than calls/s when other work shares the cores.
+                        measured["server_cpu"] = time.process_time() - cpu
+                        runs[method].append(measured)
         finally:
             running.stop(grace=1)
     baseline = [r["calls"] / r["elapsed"] for r in runs["HealthCheck"]]
@@ -423,6 +428,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         rates = [r["calls"] / r["elapsed"] for r in runs[method]]
         ratios = [rate / base for rate, base in zip(rates, baseline, strict=True)]
         lat = sorted(x for r in runs[method] for x in r["latencies"])
+        cpu_ms = [1000 * r["server_cpu"] / max(1, r["calls"]) for r in runs[method]]
         rows.append(
             {
                 "backend": backend,
@@ -431,6 +437,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 "ratio": statistics.median(ratios),
                 "p50": percentile(lat, 0.50) * 1000,
                 "p99": percentile(lat, 0.99) * 1000,
+                "cpu_ms": statistics.median(cpu_ms),
                 "errors": sum(r["errors"] for r in runs[method]),
                 "first_error": next((r["first_error"] for r in runs[method] if r["errors"]), ""),
                 "runs": rates,
@@ -484,14 +491,14 @@ def main() -> None:
     )
     print(
         f"{'backend':<10} {'method':<18} {'calls/s':>8} {'x no-op':>8} {'p50 ms':>8} "
-        f"{'p99 ms':>8} {'errors':>6}"
+        f"{'p99 ms':>8} {'cpu ms':>7} {'errors':>6}"
     )
     for backend in backends:
         rows = run_backend(backend, args)
         for r in rows:
             print(
                 f"{r['backend']:<10} {r['method']:<18} {r['rate']:>8.1f} {r['ratio']:>8.3f} "
-                f"{r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>6}"
+                f"{r['p50']:>8.2f} {r['p99']:>8.2f} {r['cpu_ms']:>7.2f} {r['errors']:>6}"
                 + (f"  first error: {r['first_error']}" if r["first_error"] else ""),
                 flush=True,
             )

@@ -37,6 +37,16 @@ _HEAD_COLUMNS = [column for column in C.__table__.columns if column.name != "con
 # Built once, their id lists bound at execution: building an IN of a few hundred ids took
 # longer than running it (`versions`, `VideoRepository.by_id_list`).
 _VIDEOS = select(V).where(V.id.in_(bindparam("ids", expanding=True)))
+# Assign's first statement: the channels row-locked with their quota pool links, the video
+# riding along on every row (`lock_with_video`).
+_LOCK_WITH_VIDEO = (
+    select(C, V)
+    .outerjoin(V, V.id == bindparam("video_id"))
+    .options(joinedload(C.quota_links))
+    .where(C.id.in_(bindparam("channel_ids", expanding=True)))
+    .order_by(C.id)
+    .with_for_update(of=C)
+)
 #: What a channel's version and its availability take (`versions`).
 _VERSION_COLUMNS = (
     C.id,
@@ -87,12 +97,7 @@ class ChannelRepository:
         """
         rows = (
             self._session.execute(
-                select(C, V)
-                .outerjoin(V, V.id == video_id)
-                .options(joinedload(C.quota_links))
-                .where(C.id.in_(sorted(set(channel_ids))))
-                .order_by(C.id)
-                .with_for_update(of=C)
+                _LOCK_WITH_VIDEO, {"video_id": video_id, "channel_ids": sorted(set(channel_ids))}
             )
             .unique()
             .all()

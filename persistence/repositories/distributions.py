@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import (
     ColumnElement,
     Table,
+    Text,
     and_,
     bindparam,
     func,
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from persistence import bulk, models
 from persistence.enums import LIVE_STATES, DistributionMethod, DistributionState, VideoState
+from persistence.instants import instant_list, parse_instant_keys, parse_instants
 from persistence.repositories.keyset import Page, keyset_page
 
 D = models.Distribution
@@ -45,15 +47,16 @@ class Duplicate(NamedTuple):
     video_id: str
 
 
+# Literal SQL, compiled once into each statement (a literal_execute parameter would be
+# rendered again on every execution).
+_LIVE_LITERALS: list[ColumnElement[Any]] = [literal_column(f"'{s.value}'") for s in LIVE_STATES]
+
+
 def live() -> ColumnElement[bool]:
     """`state IN (live states)` with the states inlined as literals: a partial index over the
     live states matches only a literal predicate (SQLite always, PostgreSQL under a generic
     plan of a prepared statement)."""
-    return D.state.in_(
-        bindparam(
-            "live_states", [s.value for s in LIVE_STATES], expanding=True, literal_execute=True
-        )
-    )
+    return D.state.in_(_LIVE_LITERALS)
 
 
 def _oldest(rows: Sequence[Any]) -> Duplicate | None:
@@ -66,9 +69,10 @@ def _oldest(rows: Sequence[Any]) -> Duplicate | None:
 _INSERT = insert(cast(Table, D.__table__))
 # Two lookups in one statement, each on its own partial index, instead of an OR that no index
 # answers (a scan of the channel's live rows). `kind` 1 marks a duplicate, 0 a taken instant.
+_NO_INSTANTS = sql_cast(null(), Text).label("instants")
 _DUPLICATES = [
     select(
-        select(literal_column("1").label("kind"), D.id, D.video_id, D.create_time, D.scheduled_at)
+        select(literal_column("1").label("kind"), D.id, D.video_id, D.create_time, _NO_INSTANTS)
         .where(D.channel_id == bindparam("channel_id"), live(), column == bindparam(name))
         .order_by(D.create_time, D.id)
         .limit(1)
@@ -83,7 +87,8 @@ _IN_WINDOW = and_(
     D.scheduled_at >= bindparam("start"),
     D.scheduled_at < bindparam("end"),
 )
-_TAKEN = select(D.scheduled_at).where(_IN_WINDOW)
+# The window's taken instants as one aggregated value (persistence.instants), not a row each.
+_TAKEN = select(instant_list(D.scheduled_at)).where(_IN_WINDOW)
 # Assign's two reads of a channel in one round trip: its duplicates and a window of taken slots.
 _DUPLICATE_AND_TAKEN = union_all(
     *_DUPLICATES,
@@ -92,7 +97,7 @@ _DUPLICATE_AND_TAKEN = union_all(
         sql_cast(null(), D.id.type),
         sql_cast(null(), D.video_id.type),
         sql_cast(null(), D.create_time.type),
-        D.scheduled_at,
+        instant_list(D.scheduled_at),
     ).where(_IN_WINDOW),
 )
 
@@ -129,27 +134,37 @@ class DistributionRepository:
 
     def duplicate_and_taken(
         self, video_id: str, source_url: str, channel_id: str, start: datetime, end: datetime
-    ) -> tuple[Duplicate | None, list[datetime]]:
-        """`live_duplicate` and `taken_times(channel_id, start, end)` in one statement."""
-        rows = self._session.execute(
-            _DUPLICATE_AND_TAKEN,
-            {
-                "channel_id": channel_id,
-                "video_id": video_id,
-                "source_url": source_url,
-                "start": start,
-                "end": end,
-            },
-        ).all()
-        return _oldest([r for r in rows if r.kind == 1]), [
-            r.scheduled_at for r in rows if r.kind == 0
-        ]
+    ) -> tuple[Duplicate | None, list[int]]:
+        """`live_duplicate` and `taken_keys(channel_id, start, end)` in one statement."""
+        # Core statements on the connection: the session's ORM execution path adds nothing here.
+        rows = (
+            self._session.connection()
+            .execute(
+                _DUPLICATE_AND_TAKEN,
+                {
+                    "channel_id": channel_id,
+                    "video_id": video_id,
+                    "source_url": source_url,
+                    "start": start,
+                    "end": end,
+                },
+            )
+            .all()
+        )
+        taken = next((r.instants for r in rows if r.kind == 0), None)
+        return _oldest([r for r in rows if r.kind == 1]), parse_instant_keys(taken)
 
     def taken_times(self, channel_id: str, start: datetime, end: datetime) -> list[datetime]:
         """Instants held by live distributions of the channel in [start, end)."""
-        return list(
-            self._session.scalars(_TAKEN, {"channel_id": channel_id, "start": start, "end": end})
-        )
+        return parse_instants(self._taken(channel_id, start, end))
+
+    def taken_keys(self, channel_id: str, start: datetime, end: datetime) -> list[int]:
+        """`taken_times` as microseconds since the epoch (what the slot search compares)."""
+        return parse_instant_keys(self._taken(channel_id, start, end))
+
+    def _taken(self, channel_id: str, start: datetime, end: datetime) -> str | None:
+        window = {"channel_id": channel_id, "start": start, "end": end}
+        return cast(str | None, self._session.connection().scalar(_TAKEN, window))
 
     def slot_holder(self, channel_id: str, at: datetime) -> str | None:
         """The id of the live distribution holding the channel's slot at `at`, if any."""

@@ -226,10 +226,10 @@ def _duplicate_and_taken(
     if command.scheduled_at is not None:
         return repos.distributions.live_duplicate(video.id, video.source_url, channel.id), None
     start, end = first_window(now)
-    duplicate, times = repos.distributions.duplicate_and_taken(
+    duplicate, keys = repos.distributions.duplicate_and_taken(
         video.id, video.source_url, channel.id, start, end
     )
-    return duplicate, TakenWindow(start, end, times)
+    return duplicate, TakenWindow(start, end, keys)
 
 
 def _slot(

@@ -17,11 +17,12 @@ SLOT_SEARCH_HORIZON = timedelta(days=62)
 
 @dataclass(frozen=True)
 class TakenWindow:
-    """A channel's taken instants in [start, end), read ahead of the slot search."""
+    """A channel's taken instants in [start, end) (`free_slot.instant_key`s), read ahead of the
+    slot search."""
 
     start: datetime
     end: datetime
-    times: Sequence[datetime]
+    keys: Sequence[int]
 
 
 def first_window(now: datetime) -> tuple[datetime, datetime]:
@@ -45,10 +46,11 @@ def next_free_slot(
     reading the whole horizon.
     """
 
-    def taken_between(lo: datetime, hi: datetime) -> Sequence[datetime]:
+    def taken_between(lo: datetime, hi: datetime) -> Sequence[int]:
         if known is not None and known.start <= lo and hi <= known.end:
-            return [t for t in known.times if lo <= t < hi]
-        return distributions.taken_times(channel.id, lo, hi)
+            low, high = free_slot.instant_key(lo), free_slot.instant_key(hi)
+            return [k for k in known.keys if low <= k < high]
+        return distributions.taken_keys(channel.id, lo, hi)
 
     return free_slot.first_free_slot(
         schedule, channel.timezone, now, now + SLOT_SEARCH_HORIZON, taken_between, fits

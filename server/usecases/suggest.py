@@ -194,10 +194,11 @@ def _best_slot(
 ) -> Placement | None:
     # Sorted once, so that each window the slot search asks for is two bisections rather than
     # a pass over every holder.
-    instants = sorted(slots.taken)
+    keys = sorted(free_slot.instant_key(t) for t in slots.taken)
 
-    def taken_between(lo: datetime, hi: datetime) -> list[datetime]:
-        return instants[bisect_left(instants, lo) : bisect_left(instants, hi)]
+    def taken_between(lo: datetime, hi: datetime) -> list[int]:
+        low, high = free_slot.instant_key(lo), free_slot.instant_key(hi)
+        return keys[bisect_left(keys, low) : bisect_left(keys, high)]
 
     free = free_slot.first_free_slot(
         channel.schedule, channel.timezone, now, end, taken_between, fits

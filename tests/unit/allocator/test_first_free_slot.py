@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from allocator.calendar import free_slots, parse_local_time, slot_times
 from allocator.domain import PostingSchedule, WeeklySlot
-from allocator.free_slot import TAKEN_MARGIN, day_slots, first_free_slot, first_taken_window
+from allocator.free_slot import (
+    TAKEN_MARGIN,
+    day_slots,
+    first_free_slot,
+    first_taken_window,
+    instant_key,
+)
 from tests.unit.allocator.test_calendar import DAY, cases
 
 EVERY_DAY = (1, 2, 3, 4, 5, 6, 7)
@@ -34,9 +40,9 @@ class _Recorder:
         self.taken = taken
         self.windows: list[tuple[datetime, datetime]] = []
 
-    def __call__(self, lo: datetime, hi: datetime) -> list[datetime]:
+    def __call__(self, lo: datetime, hi: datetime) -> list[int]:
         self.windows.append((lo, hi))
-        return [t for t in self.taken if lo <= t < hi]
+        return [instant_key(t) for t in self.taken if lo <= t < hi]
 
 
 @st.composite
