@@ -29,8 +29,10 @@ from allocator.domain import PostingSchedule
 # Taken instants counted against a day's cap reach this far beyond each end of the horizon.
 TAKEN_MARGIN = timedelta(days=1)
 # The first window of taken instants `first_free_slot` asks for, and how much longer each next
-# one is: a channel booked weeks ahead costs two or three queries, not one per day.
-_FIRST_TAKEN_WINDOW = timedelta(days=7)
+# one is: a channel booked weeks ahead costs one or two queries, not one per day. Four weeks:
+# the instants arrive as one aggregated value (persistence.instants), so a longer first window
+# costs little, while a second query costs a statement.
+_FIRST_TAKEN_WINDOW = timedelta(days=28)
 _WINDOW_GROWTH = 4
 # Slack around the UTC span of a local date estimated from the offsets at its midnights and noon.
 _DAY_SLACK = timedelta(hours=1)
@@ -81,19 +83,15 @@ def first_free_slot(
             return best
         taken.read_until(highest)
         if cap == 0 or taken.per_day[day] < cap:
-            in_horizon = [
-                (t, key)
+            open_slots = [
+                t
                 for t, key in zip(days.slots_on(day), days.keys_on(day), strict=True)
-                if start_utc <= t < end_utc
+                if start_utc <= t < end_utc and key not in taken.held
             ]
-            free = next(
-                (
-                    t
-                    for t, key in in_horizon[: cap or None]
-                    if key not in taken.held and (fits is None or fits(t))
-                ),
-                None,
-            )
+            # Under a cap, a day's places are its earliest free slots, as many as the cap
+            # leaves: a later slot that fits a quota window is no place of that day.
+            places = open_slots[: cap - taken.per_day[day]] if cap else open_slots
+            free = next((t for t in places if fits is None or fits(t)), None)
             if free is not None and (best is None or free < best):
                 best = free
         day += timedelta(days=1)

@@ -24,6 +24,8 @@ from tests.support.factories import channel
 HOURLY = tuple(f"{h:02d}:00" for h in range(24))
 # Live rows in the channel's past: the duplicate and slot reads must not grow with them.
 HISTORY = 300
+# The "full" channel's booked days: past the slot search's first window of four weeks.
+BOOKED_DAYS = 35
 
 
 class _Context:
@@ -44,11 +46,19 @@ def db(migrated: Database) -> Database:
 
 def _seed(session: Any) -> None:
     config = converters.channel_config(channel("x", times=HOURLY))
+    daily = converters.channel_config(channel("x", times=("09:00",)))
     session.execute(
         insert(models.Channel),
-        [{"id": cid, "timezone": "Europe/Berlin", "config": config} for cid in ("c", "full")],
+        [
+            {"id": "c", "timezone": "Europe/Berlin", "config": config},
+            {"id": "full", "timezone": "UTC", "config": daily},
+        ],
     )
-    videos = [f"v{i}" for i in range(20)] + [f"h{i}" for i in range(HISTORY)]
+    videos = (
+        [f"v{i}" for i in range(20)]
+        + [f"h{i}" for i in range(HISTORY)]
+        + [f"b{i}" for i in range(BOOKED_DAYS)]
+    )
     session.execute(
         insert(models.Video), [{"id": v, "source_url": f"https://x.test/{v}"} for v in videos]
     )
@@ -57,10 +67,12 @@ def _seed(session: Any) -> None:
         _live_row(f"h{i}", "c", now - timedelta(hours=i + 1), DistributionState.PUBLISHED)
         for i in range(HISTORY)
     ]
-    # "full": every hour of the next ten days taken, beyond the first window of taken slots.
+    # "full": its daily 09:00 UTC slot taken every day of the next five weeks, beyond the
+    # first window of taken slots.
+    nine = now.replace(hour=9)
     booked = [
-        _live_row(f"h{i}", "full", now + timedelta(hours=i), DistributionState.SCHEDULED)
-        for i in range(240)
+        _live_row(f"b{i}", "full", nine + timedelta(days=i), DistributionState.SCHEDULED)
+        for i in range(BOOKED_DAYS)
     ]
     session.execute(insert(models.Distribution), history + booked)
 

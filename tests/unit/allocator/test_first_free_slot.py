@@ -142,13 +142,12 @@ def test_first_free_slot_passes_over_the_slots_that_do_not_fit(
     free = free_slots(
         slot_times(schedule, zone, start, end), counted, zone, schedule.max_posts_per_day
     )
-    if schedule.max_posts_per_day == 0:
-        expected = next((t for t in free if fits(t)), None)
-        assert got == expected
-    else:
-        # Under a daily cap, a day's places are its first free slots: a later one that fits
-        # is no place of that day.
-        assert got is None or got in free
+    # Under a daily cap, a day's places are its first free slots (`free` keeps only those): a
+    # later one that fits is no place of that day.
+    expected = next(
+        (t for t in free if t.hour not in full_hours and t.weekday() != full_weekday), None
+    )
+    assert got == expected
     assert all(t not in set(taken) for t in asked)
     assert got is None or (got.hour not in full_hours and got.weekday() != full_weekday)
 
