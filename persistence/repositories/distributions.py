@@ -102,6 +102,20 @@ _DUPLICATE_AND_TAKEN = union_all(
 )
 
 
+def leasable_channel(now: datetime) -> ColumnElement[bool]:
+    """The joined channel may publish at `now`: active, available (or its outage over), and in
+    no quota pool the platform reported full until after now."""
+    exhausted = (
+        select(QL.channel_id)
+        .join(QP, QP.id == QL.pool_id)
+        .where(QL.channel_id == C.id, QP.exhausted_until > now)
+        .exists()
+    )
+    return and_(
+        C.active.is_(True), or_(C.available.is_(True), C.unavailable_until <= now), ~exhausted
+    )
+
+
 class DistributionRepository:
     """The distributions table, bound to one session."""
 
@@ -215,21 +229,10 @@ class DistributionRepository:
             # A lease that ran out without a report: its worker died or lost the outcome.
             and_(D.state == DistributionState.PUBLISHING, D.lease_expires_at <= now),
         )
-        exhausted = (
-            select(QL.channel_id)
-            .join(QP, QP.id == QL.pool_id)
-            .where(QL.channel_id == D.channel_id, QP.exhausted_until > now)
-            .exists()
-        )
-        channel_ok = and_(
-            C.active.is_(True),
-            or_(C.available.is_(True), C.unavailable_until <= now),
-            ~exhausted,
-        )
         query = (
             select(D)
             .join(C, C.id == D.channel_id)
-            .where(due, channel_ok)
+            .where(due, leasable_channel(now))
             .order_by(D.scheduled_at, D.id)
             .limit(limit)
             # SKIP LOCKED: concurrent workers take disjoint rows instead of queueing behind

@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from persistence import models
 from persistence.enums import DecisionKind, DistributionState
+from persistence.repositories.distributions import leasable_channel
 
 D = models.Distribution
 C = models.Channel
@@ -108,14 +109,14 @@ class MetricsQueries:
         (on `channel_ids`, or every channel when empty).
 
         Due as in DistributionRepository.claim_due without lookahead: SCHEDULED at or before
-        now, past any backoff (next_attempt_at null or <= now), on an active channel that is
-        available or whose outage has ended.
+        now, past any backoff (next_attempt_at null or <= now), on a channel that may publish
+        (`leasable_channel`: work held by a quota pool reported full is not due).
         """
         query = (
             select(func.count(), func.min(D.scheduled_at))
             .select_from(D)
             .join(C, C.id == D.channel_id)
-            .where(_due(now), _channel_available(now))
+            .where(_due(now), leasable_channel(now))
         )
         if channel_ids:
             query = query.where(D.channel_id.in_(channel_ids))
@@ -185,6 +186,3 @@ def _due(now: datetime) -> ColumnElement[bool]:
         or_(D.next_attempt_at.is_(None), D.next_attempt_at <= now),
     )
 
-
-def _channel_available(now: datetime) -> ColumnElement[bool]:
-    return and_(C.active.is_(True), or_(C.available.is_(True), C.unavailable_until <= now))

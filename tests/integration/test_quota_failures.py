@@ -98,6 +98,10 @@ def test_a_quota_failure_holds_the_pool_until_its_reset(server: ServerHandle, ui
         pb.DISTRIBUTION_STATE_PUBLISHING
     )
 
+    def due_now() -> int:
+        return stub.Stats(svc.StatsRequest(channel_ids=[a.id, b.id])).due_now
+
+    assert due_now() == 1  # `second`: `first` is leased
     reported = _report(stub, lease, pid)
     reset = ts_to_dt(stub.GetQuotaPool(svc.GetQuotaPoolRequest(id=pid)).exhausted_until)
     assert reset == oldest + timedelta(hours=24)
@@ -107,10 +111,13 @@ def test_a_quota_failure_holds_the_pool_until_its_reset(server: ServerHandle, ui
     assert decision.kind == pb.DECISION_KIND_QUOTA_EXHAUSTED
     assert decision.details["pool_id"] == pid and "not charged" in decision.reason
 
-    # Until the reset nothing of the pool's channels is leased; other channels' work is.
+    # Until the reset nothing of the pool's channels is leased, nor counted as due; other
+    # channels' work is.
     assert [x.distribution.id for x in _lease(stub, [a.id, b.id, outside.id])] == [free]
+    assert due_now() == 0
     while datetime.now(UTC) < reset + timedelta(milliseconds=200):
         time.sleep(0.2)
+    assert due_now() == 2
     back = {x.distribution.id: x for x in _lease(stub, [a.id, b.id])}
     assert set(back) == {first, second}
     assert back[first].distribution.attempts == 0
