@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, class_mapper
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints let Alembic create and drop them, SQLite batch migrations included.
@@ -56,3 +58,16 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 def utcnow() -> datetime:
     """The current instant, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+M = TypeVar("M", bound=Base)
+
+
+def detached(model: type[M], values: Mapping[str, Any]) -> M:
+    """An instance of `model` outside any session holding `values` (attribute name -> value),
+    built the way the ORM's loader builds one: straight into the instance's dict, without the
+    change events of the constructor (tens of microseconds a row on Assign's path, for rows
+    that are only read). Attributes not given read as None, as on a new instance."""
+    instance = class_mapper(model).class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance

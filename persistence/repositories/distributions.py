@@ -27,6 +27,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from persistence import bulk, models
+from persistence.base import detached
 from persistence.enums import LIVE_STATES, DistributionMethod, DistributionState, VideoState
 from persistence.instants import instant_list, parse_instant_keys, parse_instants
 from persistence.repositories.keyset import Page, keyset_page
@@ -131,7 +132,7 @@ class DistributionRepository:
         """Inserts one distribution from its column values at once (a constraint violation
         raises here) and returns it as a row outside the session."""
         self._session.connection().execute(_INSERT, dict(values))
-        return D(**values)
+        return detached(D, values)
 
     def insert_many(self, values: Sequence[Mapping[str, Any]]) -> None:
         """Inserts many distributions (column values, every row with the same keys) in the
