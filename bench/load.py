@@ -16,7 +16,7 @@ every channel), Assign (each call a fresh video to one channel's next free slot)
 ListDistributions (one channel's first page of 100), Stats (everything), and
 LeasePublications(limit 1) + ReportPublication(published) pairs (one pair counts as one call).
 
-`--assign-depth N` adds two channels with the same schedule: one empty, one holding N live
+`--assign-depth N` adds two channels posting every quarter hour: one empty, one holding N live
 (PUBLISHED) distributions of N videos of its own on the hourly slots before now (a channel's
 history: the duplicate query has N live rows to look through). "Assign empty" and "Assign deep"
 then measure Assign on each, one client thread (latency, not throughput), interleaved in every
@@ -241,10 +241,14 @@ def seed_load(
     existing = [f"load-ex-{i:05d}" for i in range(args.existing)]
     pool = [f"load-pool-{i:04d}" for i in range(args.pool)]
     hours = [f"{h:02d}:00" for h in range(24)]
+    # The depth channels post every quarter hour: one thread books more than a 62-day horizon
+    # of hourly slots in a 5 s run.
+    quarters = [f"{h:02d}:{m:02d}" for h in range(24) for m in (0, 15, 30, 45)]
     depth_channels = [EMPTY_CHANNEL, DEEP_CHANNEL] if args.assign_depth else []
     with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         stub = svc_grpc.DistributionServiceStub(channel)
         for cid in channel_ids + depth_channels:
+            times = quarters if cid in depth_channels else hours
             stub.UpsertChannel(
                 svc.UpsertChannelRequest(
                     channel=pb.Channel(
@@ -255,7 +259,7 @@ def seed_load(
                         schedule=pb.PostingSchedule(
                             slots=[
                                 pb.WeeklySlot(days=[1, 2, 3, 4, 5, 6, 7], local_time=t)
-                                for t in hours
+                                for t in times
                             ]
                         ),
                         # The lease pool lies up to a week in the past: within the grace, so
