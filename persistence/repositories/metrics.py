@@ -185,4 +185,3 @@ def _due(now: datetime) -> ColumnElement[bool]:
         D.scheduled_at <= now,
         or_(D.next_attempt_at.is_(None), D.next_attempt_at <= now),
     )
-
