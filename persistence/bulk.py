@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any, cast
 
@@ -87,20 +88,40 @@ def _defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
     return values
 
 
+# `json.dumps` with its defaults builds a new encoder on every call: one encoder, the same
+# text, in half the time (2.9 against 5.8 us for a plan row's details).
+_JSON_TEXT = json.JSONEncoder(check_circular=False).encode
+
+
 def _encoder(column: Column[Any], dialect: Dialect) -> Encoder:
     """The column type's bind processor for `dialect` (None: the value goes as it is)."""
     impl = column.type.dialect_impl(dialect)
+    postgresql = dialect.name == "postgresql"
     if isinstance(impl, JSON):
-        if dialect.name == "postgresql":
+        if postgresql:
             # The processor only wraps the value in psycopg's Json, which psycopg then dumps
             # with json.dumps (or the engine's json_serializer): send that text directly.
             serialize: Callable[[Any], str] = (
-                getattr(dialect, "_json_serializer", None) or json.dumps
+                getattr(dialect, "_json_serializer", None) or _JSON_TEXT
             )
             return serialize
         return impl.bind_processor(dialect)
     process = impl.bind_processor(dialect)
+    if postgresql and column.type.python_type is datetime:
+        # COPY's text is what psycopg would write for the aware datetime, but psycopg formats
+        # each one anew (1-2 us, most of a row's formatting); a plan's rows share their times.
+        return _memoised(_as_text(process))
     return None if process is None else _memoised(process)
+
+
+def _as_text(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """`process`, then the aware datetime as PostgreSQL's text ('2030-01-01 09:00:00+00:00')."""
+
+    def run(value: Any) -> Any:
+        value = value if process is None else process(value)
+        return None if value is None else str(value)
+
+    return run
 
 
 def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:

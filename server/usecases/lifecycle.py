@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from persistence.base import utcnow
 from persistence.enums import DistributionMethod, DistributionState
 from persistence.models import Distribution
+from server.usecases.random_ids import uuid4_texts
 
 S = DistributionState
 
@@ -143,8 +144,10 @@ def new_distributions(
     """`new_distribution` for a whole plan: the columns every row shares are built once."""
     common = _created(method, actor, run_id, False, now)
     fields = PlannedValues._fields
+    rows = list(values)
     return [
-        {"id": str(uuid.uuid4()), **dict(zip(fields, v, strict=True)), **common} for v in values
+        {"id": row_id, **dict(zip(fields, v, strict=True)), **common}
+        for row_id, v in zip(uuid4_texts(len(rows)), rows, strict=True)
     ]
 
 

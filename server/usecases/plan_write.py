@@ -9,7 +9,7 @@ since the plan was made, and then nothing is written (Aborted names it).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from server.usecases.errors import Aborted
 from server.usecases.lifecycle import Event, PlannedValues, apply, new_distributions
 
 _BREAKDOWN_FIELDS = tuple(f.name for f in fields(ScoreBreakdown))
+_CHANGE_FIELDS = tuple(f.name for f in fields(Change) if f.name != "distribution_id")
 
 
 def _breakdown(breakdown: ScoreBreakdown) -> dict[str, int]:
@@ -70,8 +71,15 @@ def assignment_rows(
 def with_ids(changes: Sequence[Change], assignments: Sequence[Mapping[str, Any]]) -> list[Change]:
     """The changes with each ADDED one carrying its new distribution's id (both lists are in
     plan order)."""
-    ids = iter(row["id"] for row in assignments)
-    return [replace(c, distribution_id=next(ids)) if c.kind == ADDED else c for c in changes]
+    ids = iter([row["id"] for row in assignments])
+    # The other fields as keywords: `dataclasses.replace` looks the fields up again for each
+    # of a plan's 23k changes, at twice the cost.
+    return [
+        Change(**{name: getattr(c, name) for name in _CHANGE_FIELDS}, distribution_id=next(ids))
+        if c.kind == ADDED
+        else c
+        for c in changes
+    ]
 
 
 def write_plan(
