@@ -31,6 +31,7 @@ from persistence.base import utcnow
 from persistence.repositories import PlannerLockTimeout, Repositories
 from server.usecases import proposal_store
 from server.usecases.errors import Aborted
+from server.usecases.gc_pause import collector_paused
 from server.usecases.plan_quotas import quota_use
 from server.usecases.plan_result import ChannelFill, PlanResult, Skip, placements, run_row
 from server.usecases.plan_scope import AutoDistributeCommand, load_scope
@@ -73,7 +74,15 @@ def auto_distribute(
     repos: Repositories, command: AutoDistributeCommand, span: SpanFactory = no_span
 ) -> PlanResult:
     """Plans and (unless a dry run) writes the plan with its run and decisions; each stage
-    (load, candidates, solve, check, rows, write) runs inside `span(name)`."""
+    (load, candidates, solve, check, rows, write) runs inside `span(name)`, with the cyclic
+    garbage collector paused (`gc_pause`)."""
+    with collector_paused():
+        return _auto_distribute(repos, command, span)
+
+
+def _auto_distribute(
+    repos: Repositories, command: AutoDistributeCommand, span: SpanFactory
+) -> PlanResult:
     started = time.perf_counter()
     if not command.dry_run:
         try:
