@@ -48,18 +48,34 @@ class PrunedFlow:
 def top_per_group(
     group: npt.NDArray[np.integer], score: Int64Array, quota: Int64Array
 ) -> BoolArray:
-    """Mask of the `quota[g]` highest-scoring members of every group g (ties: lower index)."""
+    """Mask of the `quota[g]` highest-scoring members of every group g (ties: lower index).
+
+    Each group's cut is found on the sorted keys (a plain sort: at 100k x 1,500 a stable
+    argsort of the 29M keys took 2-6 s, the sort 0.5 s); only the members tied at a cut are
+    ranked by index.
+    """
     n = len(group)
     if n == 0:
         return np.zeros(0, bool)
-    # One int64 key sorts by group, then by descending score (|score| < 2**30).
-    key = (group.astype(np.int64) << 32) | ((1 << 31) - 1 - score).astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    g_sorted = group[order]
-    first = np.searchsorted(g_sorted, g_sorted, side="left")
-    rank = np.arange(n) - first
-    keep = np.zeros(n, bool)
-    keep[order] = rank < quota[g_sorted]
+    g = group.astype(np.int64)
+    # One int64 key orders by group, then by descending score (|score| < 2**30).
+    key = (g << 32) | ((1 << 31) - 1 - score).astype(np.int64)
+    ordered = np.sort(key)
+    groups = np.arange(len(quota), dtype=np.int64)
+    start = np.searchsorted(ordered, groups << 32)
+    end = np.searchsorted(ordered, (groups + 1) << 32)
+    take = np.minimum(np.asarray(quota, np.int64), end - start)
+    cut = np.full(len(quota), -1, np.int64)  # the key of each group's last kept member
+    cut[take > 0] = ordered[(start + take - 1)[take > 0]]
+    # Members strictly better than the cut, then as many tied at it as places are left.
+    left = take - (np.searchsorted(ordered, cut) - start)
+    cut_g = cut[g]
+    keep = key < cut_g
+    tied = np.flatnonzero(key == cut_g)
+    by_group = np.argsort(g[tied], kind="stable")
+    tied_g = g[tied][by_group]
+    rank = np.arange(len(tied)) - np.searchsorted(tied_g, tied_g, side="left")
+    keep[tied[by_group][rank < left[tied_g]]] = True
     return keep
 
 

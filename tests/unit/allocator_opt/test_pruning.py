@@ -54,3 +54,22 @@ def test_margin_is_a_share_of_the_mean_score() -> None:
     mean = float(np.abs(p.cand_score).mean())
     assert near_margin(p, 0.5) == max(1, int(0.5 * mean))
     assert near_margin(p, 0.0) == 1  # violators only: reduced cost > -1, i.e. >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3)), max_size=40),
+    st.lists(st.integers(0, 6), min_size=6, max_size=6),
+    st.sampled_from([1, 1000, 2**29]),
+)
+def test_top_per_group_keeps_the_best_of_each_group_ties_by_index(
+    members: list[tuple[int, int]], quota: list[int], scale: int
+) -> None:
+    group = np.array([g for g, _ in members], np.int32)
+    score = np.array([s * scale for _, s in members], np.int64)
+    keep = pruning.top_per_group(group, score, np.array(quota, np.int64))
+    want = np.zeros(len(members), bool)
+    for g in range(6):
+        ranked = sorted(np.flatnonzero(group == g).tolist(), key=lambda i: (-score[i], i))
+        want[ranked[: quota[g]]] = True
+    assert keep.tolist() == want.tolist()
