@@ -1,6 +1,7 @@
 """Safe candidate pruning, certified by reduced costs.
 
-1. Keep each channel's best ~3 x (free slots) candidates and each video's best ~3 x k.
+1. Keep each channel's best candidates, as deep as its list must go for the videos it can
+   expect to get, and each video's best few (`allocator.keep_set`).
 2. Solve the exact flow on the kept set (`allocator.flow`) and read its integer duals.
 3. Price the dropped candidates: reduced cost = weight - (video dual + channel dual + group
    dual + cheapest slot of its window, day dual + slot dual). Positive: a violator. Only those
@@ -23,10 +24,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from allocator.entries import expand_ranges
 from allocator.flow import FlowResult, solve_flow
+from allocator.keep_set import FILL_FACTOR, KEEP_FACTOR, initial_keep
 from allocator.limits import channel_min_extra, limit_row_value, slot_extra, vp_dual
 from allocator.problem import AllocationProblem, BoolArray, DualCertificate, Int64Array
 
@@ -43,40 +44,6 @@ class PrunedFlow:
     rounds: int
     weighted_bound: int  # B(y) over all candidates (weighted objective)
     seconds: float
-
-
-def top_per_group(
-    group: npt.NDArray[np.integer], score: Int64Array, quota: Int64Array
-) -> BoolArray:
-    """Mask of the `quota[g]` highest-scoring members of every group g (ties: lower index).
-
-    Each group's cut is found on the sorted keys (a plain sort: at 100k x 1,500 a stable
-    argsort of the 29M keys took 2-6 s, the sort 0.5 s); only the members tied at a cut are
-    ranked by index.
-    """
-    n = len(group)
-    if n == 0:
-        return np.zeros(0, bool)
-    g = group.astype(np.int64)
-    # One int64 key orders by group, then by descending score (|score| < 2**30).
-    key = (g << 32) | ((1 << 31) - 1 - score).astype(np.int64)
-    ordered = np.sort(key)
-    groups = np.arange(len(quota), dtype=np.int64)
-    start = np.searchsorted(ordered, groups << 32)
-    end = np.searchsorted(ordered, (groups + 1) << 32)
-    take = np.minimum(np.asarray(quota, np.int64), end - start)
-    cut = np.full(len(quota), -1, np.int64)  # the key of each group's last kept member
-    cut[take > 0] = ordered[(start + take - 1)[take > 0]]
-    # Members strictly better than the cut, then as many tied at it as places are left.
-    left = take - (np.searchsorted(ordered, cut) - start)
-    cut_g = cut[g]
-    keep = key < cut_g
-    tied = np.flatnonzero(key == cut_g)
-    by_group = np.argsort(g[tied], kind="stable")
-    tied_g = g[tied][by_group]
-    rank = np.arange(len(tied)) - np.searchsorted(tied_g, tied_g, side="left")
-    keep[tied[by_group][rank < left[tied_g]]] = True
-    return keep
 
 
 class RangeMin:
@@ -281,26 +248,12 @@ def row_value(problem: AllocationProblem, duals: DualCertificate) -> int:
     )
 
 
-# Measured on the bench instances: with 1.5 (DESIGN.md's figure) M and L needed 2-3 flow solves,
-# with 3.0 one solve and a check that finds no violator (M 1.1 s instead of 1.5 s, L 5.7 s
-# instead of 8.8 s).
-KEEP_FACTOR = 3.0
 # Dropped candidates within this share of the mean |score| of a positive reduced cost join the
 # violators: the duals move when violators are added, and the next near-violators would be the
 # next round's violators. At 1,500 channels only adding violators took 4-5 flow solves from
 # 20k videos up; with the margin 2 (measured in bench/growth.py).
 NEAR_SHARE = 0.1
 _PRICE_CHUNK = 4_000_000  # candidates bounded at once: caps the temporaries at 100k x 1,500
-
-
-def initial_keep(problem: AllocationProblem, factor: float = KEEP_FACTOR) -> BoolArray:
-    """Each channel's top ceil(factor * free slots) and each video's top ceil(factor * k)."""
-    p = problem
-    ch_quota = np.ceil(factor * p.channel_free).astype(np.int64)
-    v_quota = np.ceil(factor * p.video_capacity).astype(np.int64)
-    keep = top_per_group(p.cand_channel, p.cand_score, ch_quota)
-    keep |= top_per_group(p.cand_video, p.cand_score, v_quota)
-    return keep
 
 
 def near_margin(problem: AllocationProblem, share: float = NEAR_SHARE) -> int:
@@ -339,16 +292,18 @@ def prune_and_solve(
     problem: AllocationProblem,
     factor: float = KEEP_FACTOR,
     max_rounds: int = 100,
+    fill: float = FILL_FACTOR,
     near_share: float = NEAR_SHARE,
     start: Int64Array | None = None,
 ) -> PrunedFlow:
     """The flow optimum over all candidates, solved on a pruned set and certified.
 
     Each round adds the violators and the near-violators (`price_dropped`) and re-solves.
-    `start`: candidates to keep from the first round on (a related problem's kept set).
+    `factor`, `fill`: the first keep set (`allocator.keep_set.initial_keep`); `start`:
+    candidates to keep from the first round on (a related problem's kept set).
     """
     t0 = time.perf_counter()
-    keep = initial_keep(problem, factor)
+    keep = initial_keep(problem, factor, fill)
     if start is not None:
         keep[start] = True
     margin = near_margin(problem, near_share)

@@ -85,13 +85,13 @@ def test_cpsat_plan_equals_flow_optimum_and_beats_greedy(seed: int, mode: Mode) 
 
 
 @settings(max_examples=40, deadline=None)
-@given(seeds, modes, st.floats(min_value=0.1, max_value=1.5))
+@given(seeds, modes, st.floats(min_value=0.1, max_value=1.5), st.sampled_from([0.0, 0.5, 2.0]))
 def test_pruning_keeps_the_full_optimum_and_its_certificate(
-    seed: int, mode: Mode, factor: float
+    seed: int, mode: Mode, factor: float, fill: float
 ) -> None:
     p = random_problem(seed, videos=30, channels=5, days=3, max_slots_per_day=3, mode=mode)
     full = solve_flow(p)
-    pruned = prune_and_solve(p, factor=factor)
+    pruned = prune_and_solve(p, factor=factor, fill=fill)
     # Two independent evaluations of the same certificate agree...
     assert certificate_bound(p, pruned.flow.duals) == pruned.weighted_bound
     rc = reduced_costs(p, pruned.flow.duals, np.arange(p.num_candidates))

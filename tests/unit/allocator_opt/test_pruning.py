@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator import pruning
+from allocator import keep_set, pruning
 from allocator.checker import certificate_bound
 from allocator.flow import solve_flow
 from allocator.problem import Mode
@@ -24,7 +24,7 @@ def test_price_dropped_finds_every_near_candidate(
     seed: int, mode: Mode, margin: int, chunk: int
 ) -> None:
     p = random_problem(seed, videos=30, channels=5, days=3, max_slots_per_day=3, mode=mode)
-    keep = initial_keep(p, factor=0.2)
+    keep = initial_keep(p, factor=0.2, fill=0.0)
     duals = solve_flow(p, np.flatnonzero(keep)).duals
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pruning, "_PRICE_CHUNK", chunk)  # several chunks, ragged end
@@ -42,8 +42,8 @@ def test_near_violators_change_rounds_not_the_certified_optimum(
     seed: int, mode: Mode, share: float
 ) -> None:
     p = random_problem(seed, videos=40, channels=6, days=3, max_slots_per_day=3, mode=mode)
-    plain = prune_and_solve(p, factor=0.3, near_share=0.0)
-    near = prune_and_solve(p, factor=0.3, near_share=share)
+    plain = prune_and_solve(p, factor=0.3, near_share=0.0, fill=0.0)
+    near = prune_and_solve(p, factor=0.3, near_share=share, fill=0.0)
     assert certificate_bound(p, near.flow.duals) == near.weighted_bound
     if plain.flow.exact and near.flow.exact:
         assert near.flow.weighted == plain.flow.weighted == near.weighted_bound
@@ -67,7 +67,7 @@ def test_top_per_group_keeps_the_best_of_each_group_ties_by_index(
 ) -> None:
     group = np.array([g for g, _ in members], np.int32)
     score = np.array([s * scale for _, s in members], np.int64)
-    keep = pruning.top_per_group(group, score, np.array(quota, np.int64))
+    keep = keep_set.top_per_group(group, score, np.array(quota, np.int64))
     want = np.zeros(len(members), bool)
     for g in range(6):
         ranked = sorted(np.flatnonzero(group == g).tolist(), key=lambda i: (-score[i], i))
