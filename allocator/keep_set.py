@@ -96,9 +96,9 @@ def initial_keep(
 
 def _contested_lists(p: AllocationProblem, least: Int64Array, fill: float) -> Int64Array:
     """Candidates of each channel's list, deep enough for `fill` x free slots of expected
-    units and at least `least` (ties in score: any order, the same on every run)."""
+    units and at least `least`."""
     ch = p.cand_channel.astype(np.int64)
-    order = np.argsort(_group_score_key(ch, p.cand_score))
+    order = _by_channel_and_score(ch, p.cand_score)
     size = np.bincount(ch, minlength=p.num_channels)
     start = np.cumsum(size) - size
     vid_sorted = p.cand_video[order]
@@ -116,3 +116,19 @@ def _contested_lists(p: AllocationProblem, least: Int64Array, fill: float) -> In
         depth = np.minimum(np.maximum(least, need), size)
         del units, reached
     return order[expand_ranges(start, start + depth)[1]]
+
+
+def _by_channel_and_score(ch: Int64Array, score: Int64Array) -> Int64Array:
+    """Candidate order by channel, then descending score, then index (the same order on any
+    machine). When channel, score offset and index fit one int64, a plain sort of those keys
+    gives it (0.5 s at 100k x 1,500, a stable argsort 2 s)."""
+    n = len(ch)
+    top = int(score.max())
+    i_bits = max(n - 1, 1).bit_length()
+    s_bits = max(top - int(score.min()), 1).bit_length()
+    if int(ch.max()).bit_length() + s_bits + i_bits > 63:
+        return np.argsort(_group_score_key(ch, score), kind="stable")
+    key = (ch << (s_bits + i_bits)) | ((top - score) << i_bits) | np.arange(n, dtype=np.int64)
+    key.sort()
+    key &= (1 << i_bits) - 1
+    return key

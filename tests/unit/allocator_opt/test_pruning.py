@@ -73,3 +73,17 @@ def test_top_per_group_keeps_the_best_of_each_group_ties_by_index(
         ranked = sorted(np.flatnonzero(group == g).tolist(), key=lambda i: (-score[i], i))
         want[ranked[: quota[g]]] = True
     assert keep.tolist() == want.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(-3, 3)), min_size=1, max_size=40),
+    st.sampled_from([1, 7, 2**29]),
+)
+def test_channel_order_is_by_channel_then_score_then_index(
+    members: list[tuple[int, int]], scale: int
+) -> None:
+    ch = np.array([c for c, _ in members], np.int64)
+    score = np.array([s * scale for _, s in members], np.int64)
+    want = sorted(range(len(members)), key=lambda i: (ch[i], -score[i], i))
+    assert keep_set._by_channel_and_score(ch, score).tolist() == want
