@@ -73,7 +73,10 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it cost a round trip on every checkout. A connection that died with the
+    # server fails its first statement as invalidated, which `is_transient` retries; the pool
+    # then recycles every connection older than the failure (`make chaos` restarts PostgreSQL).
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=20)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -260,12 +260,14 @@ def _invariant_4(
     assigned = Counter(d["run_id"] for d in decisions if d["run_id"] and d["kind"] == "ASSIGNED")
     known = {r["id"] for r in runs}
     for r in runs:
-        if per_run[r["id"]] != r["assignment_count"]:
+        # A dry run is stored as a proposal (issue #13): its plan is counted, nothing written.
+        written = r["assignment_count"] if r["state"] == "APPLIED" else 0
+        if per_run[r["id"]] != written:
             out.append(
                 f"run {r['id']}: assignment_count {r['assignment_count']}, "
                 f"{per_run[r['id']]} distributions"
             )
-        if assigned[r["id"]] != r["assignment_count"]:
+        if assigned[r["id"]] != written:
             out.append(
                 f"run {r['id']}: assignment_count {r['assignment_count']}, "
                 f"{assigned[r['id']]} ASSIGNED decisions"
