@@ -90,12 +90,15 @@ def check_ranges(p: AllocationProblem) -> None:
         if np.any(same_channel & (np.diff(p.slot_day) < 0)):
             raise ProblemError("slot_day", "", "days must not decrease within a channel")
     if len(p.cand_video):
-        pair = p.cand_video.astype(np.int64) * max(c, 1) + p.cand_channel
-        ordered = np.sort(pair)
-        dup = np.flatnonzero(ordered[1:] == ordered[:-1])
-        if len(dup):
-            vid, ch = divmod(int(ordered[dup[0]]), max(c, 1))
-            raise ProblemError("cand_video", (vid, ch), "duplicate (video, channel) candidate")
+        pair = p.cand_channel.astype(np.int64) * max(v, 1) + p.cand_video
+        # Candidates usually come channel by channel in video order: strictly increasing keys
+        # are unique without sorting (a sort of 10M keys took longer than the rest here).
+        if not np.all(pair[1:] > pair[:-1]):
+            ordered = np.sort(pair)
+            dup = np.flatnonzero(ordered[1:] == ordered[:-1])
+            if len(dup):
+                ch, vid = divmod(int(ordered[dup[0]]), max(v, 1))
+                raise ProblemError("cand_video", (vid, ch), "duplicate (video, channel) candidate")
 
 
 def check_limits(p: AllocationProblem) -> None:

@@ -117,3 +117,27 @@ def test_dst_horizons_use_the_calendars_slots(timezone: str, start: datetime) ->
     # The best video takes the first slot of the horizon.
     best = int(np.argmax(plan.score))
     assert int(plan.slot[best]) == 0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_duplicate_candidates_are_found_in_any_order(seed: int) -> None:
+    """Unique (video, channel) candidates pass in order and shuffled; one repeated pair fails
+    wherever it sits (the check skips its sort only for strictly increasing keys)."""
+    rng = np.random.default_rng(seed)
+    p = random_problem(seed, videos=12, channels=3, days=2, max_slots_per_day=2, windows=0.3)
+    order = rng.permutation(p.num_candidates)
+    shuffled = {
+        name: getattr(p, name)[order] for name in ("cand_video", "cand_channel", "cand_score")
+    }
+    dataclasses.replace(p, **shuffled)  # unique in any order
+    if p.num_candidates < 2:
+        return
+    i, j = rng.choice(p.num_candidates, 2, replace=False)
+    repeated = {
+        name: np.append(getattr(p, name), getattr(p, name)[i])
+        for name in ("cand_video", "cand_channel", "cand_score")
+    }
+    for fields in (repeated, {k: np.roll(a, j) for k, a in repeated.items()}):
+        with pytest.raises(ProblemError) as err:
+            dataclasses.replace(p, **fields)
+        assert err.value.field == "cand_video"
