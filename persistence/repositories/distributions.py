@@ -103,6 +103,15 @@ _DUPLICATE_AND_TAKEN = union_all(
 )
 
 
+def scheduled_due(now: datetime, until: datetime) -> ColumnElement[bool]:
+    """SCHEDULED at or before `until` and past any backoff (next_attempt_at null or <= now)."""
+    return and_(
+        D.state == DistributionState.SCHEDULED,
+        D.scheduled_at <= until,
+        or_(D.next_attempt_at.is_(None), D.next_attempt_at <= now),
+    )
+
+
 def leasable_channel(now: datetime) -> ColumnElement[bool]:
     """The joined channel may publish at `now`: active, available (or its outage over), and in
     no quota pool the platform reported full until after now."""
@@ -222,11 +231,7 @@ class DistributionRepository:
         counts against no quota pool the platform reported full until after now.
         """
         due = or_(
-            and_(
-                D.state == DistributionState.SCHEDULED,
-                D.scheduled_at <= now + lookahead,
-                or_(D.next_attempt_at.is_(None), D.next_attempt_at <= now),
-            ),
+            scheduled_due(now, now + lookahead),
             # A lease that ran out without a report: its worker died or lost the outcome.
             and_(D.state == DistributionState.PUBLISHING, D.lease_expires_at <= now),
         )

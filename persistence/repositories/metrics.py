@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from persistence import models
 from persistence.enums import DecisionKind, DistributionState
-from persistence.repositories.distributions import leasable_channel
+from persistence.repositories.distributions import leasable_channel, scheduled_due
 
 D = models.Distribution
 C = models.Channel
@@ -116,7 +116,7 @@ class MetricsQueries:
             select(func.count(), func.min(D.scheduled_at))
             .select_from(D)
             .join(C, C.id == D.channel_id)
-            .where(_due(now), leasable_channel(now))
+            .where(scheduled_due(now, now), leasable_channel(now))
         )
         if channel_ids:
             query = query.where(D.channel_id.in_(channel_ids))
@@ -177,11 +177,3 @@ class MetricsQueries:
         ).all()
         counted = {str(kind): int(n) for kind, n in rows}
         return {label: counted.get(kind.value, 0) for label, kind in OUTCOME_KINDS.items()}
-
-
-def _due(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        D.state == DistributionState.SCHEDULED,
-        D.scheduled_at <= now,
-        or_(D.next_attempt_at.is_(None), D.next_attempt_at <= now),
-    )
