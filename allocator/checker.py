@@ -54,6 +54,9 @@ from allocator.problem import (
 )
 
 _CHUNK = 4_000_000  # (candidate, slot) pairs evaluated at once: bounds the checker's memory
+# Candidates priced at once. Whole-problem temporaries (9.8M candidates at L, a dozen arrays)
+# cost more in fresh memory than in arithmetic: chunks of a few MB are reused and stay cached.
+_CANDIDATES = 1 << 19
 
 
 class PlanCheckError(ValueError):
@@ -232,7 +235,6 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
         check_implied(p, cert)
     except ImpliedWindowError as exc:
         raise PlanCheckError("certificate", str(exc)) from exc
-    cmax = max(p.num_channels, 1)
     rows = (
         int((p.video_capacity.astype(np.int64) * cert.video).sum())
         + int((np.bincount(p.slot_channel, minlength=p.num_channels) * cert.channel).sum())
@@ -242,37 +244,76 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
         + int(np.sum(cert.spacing_value))
         + limit_row_value(p, cert)
     )
-    vid = p.cand_video.astype(np.int64)
-    ch = p.cand_channel.astype(np.int64)
-    base = cert.video[vid] + cert.channel[ch] + vp_dual(p, cert, np.arange(p.num_candidates))
-    if len(gk):
-        key = p.video_source[vid].astype(np.int64) * cmax + ch
-        pos = np.minimum(np.searchsorted(gk, key), len(gk) - 1)
-        base = base + np.where(gk[pos] == key, cert.group_value[pos], 0)
-    on_leveled = leveled(p)[ch]
-    top = channel_top(p)[ch]
-    weight = (p.cand_score * top + cert.fill_weight) * den
-    # Entry prices are >= 0, so a candidate whose video/channel/group duals already cover its
-    # weight adds nothing: only the others need their window's slots enumerated.
-    entry = _entry_prices(p, cert, (weight - base > 0) & ~on_leveled)
-    excess = np.where(entry < 0, 0, np.maximum(0, weight - base - np.maximum(entry, 0)))
-    excess[on_leveled] = 0
-    total = rows + int(excess.sum())
-    todo = np.flatnonzero(on_leveled & (weight - base > 0))
-    total += int(np.maximum(best_entries(p, cert, todo) - base[todo], 0).sum())
+    prices = _ChannelPrices.of(p, cert)
+    total = rows + sum(
+        _excess(p, cert, prices, lo, min(lo + _CANDIDATES, p.num_candidates))
+        for lo in range(0, p.num_candidates, _CANDIDATES)
+    )
     return -((-total) // den)
 
 
-def _entry_prices(p: AllocationProblem, cert: DualCertificate, wanted: np.ndarray) -> Int64Array:
-    """Cheapest allowed entry of each `wanted` candidate; -1 when it has none (no LP column).
+@dataclass(frozen=True)
+class _ChannelPrices:
+    """What every candidate chunk reads: slot ranges and slot prices per channel."""
 
-    Candidates not wanted get 0 (the caller does not need their price).
-    """
-    n = p.num_candidates
-    ch = p.cand_channel.astype(np.int64)
-    vid = p.cand_video.astype(np.int64)
-    ptr = np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1))
-    c_lo, c_hi = ptr[ch], ptr[ch + 1]
+    ptr: Int64Array  # channel c's slots are [ptr[c], ptr[c + 1])
+    extra: Int64Array  # per slot: its window and part duals
+    cheapest: Int64Array  # per channel: its cheapest `extra`
+    top: Int64Array  # per channel: its largest slot factor
+    leveled: np.ndarray  # per channel: slots of different factors
+
+    @classmethod
+    def of(cls, p: AllocationProblem, cert: DualCertificate) -> _ChannelPrices:
+        extra = slot_extra(p, cert)
+        return cls(
+            ptr=np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1)),
+            extra=extra,
+            cheapest=channel_min_extra(p, extra),
+            top=channel_top(p),
+            leveled=leveled(p),
+        )
+
+
+def _excess(
+    p: AllocationProblem, cert: DualCertificate, prices: _ChannelPrices, lo: int, hi: int
+) -> int:
+    """sum over candidates [lo, hi) of den * value - the duals their cheapest entry pays, where
+    positive (the LP's reduced-cost part of the bound)."""
+    den = int(cert.denominator)
+    cand = np.arange(lo, hi)
+    vid = p.cand_video[lo:hi].astype(np.int64)
+    ch = p.cand_channel[lo:hi].astype(np.int64)
+    base = cert.video[vid] + cert.channel[ch] + vp_dual(p, cert, cand)
+    gk = np.asarray(cert.group_key, np.int64)
+    if len(gk):
+        key = p.video_source[vid].astype(np.int64) * max(p.num_channels, 1) + ch
+        pos = np.minimum(np.searchsorted(gk, key), len(gk) - 1)
+        base += np.where(gk[pos] == key, cert.group_value[pos], 0)
+    on_leveled = prices.leveled[ch]
+    need = (p.cand_score[lo:hi] * prices.top[ch] + cert.fill_weight) * den - base
+    # Entry prices are >= 0, so a candidate whose video/channel/group duals already cover its
+    # weight adds nothing: only the others need their window's slots enumerated.
+    entry = _entry_prices(p, cert, prices, cand, (need > 0) & ~on_leveled)
+    excess = np.where(entry < 0, 0, np.maximum(0, need - np.maximum(entry, 0)))
+    excess[on_leveled] = 0
+    todo = np.flatnonzero(on_leveled & (need > 0))
+    best = best_entries(p, cert, cand[todo])
+    return int(excess.sum()) + int(np.maximum(best - base[todo], 0).sum())
+
+
+def _entry_prices(
+    p: AllocationProblem,
+    cert: DualCertificate,
+    prices: _ChannelPrices,
+    cand: Int64Array,
+    wanted: np.ndarray,
+) -> Int64Array:
+    """Cheapest allowed entry of each candidate of `cand` that is `wanted`; -1 when it has none
+    (no LP column). Candidates not wanted get 0 (the caller does not need their price)."""
+    n = len(cand)
+    ch = p.cand_channel[cand].astype(np.int64)
+    vid = p.cand_video[cand].astype(np.int64)
+    c_lo, c_hi = prices.ptr[ch], prices.ptr[ch + 1]
     ws, we = p.video_window_start[vid], p.video_window_end[vid]
     if len(p.slot_time):
         first_t = p.slot_time[c_lo.clip(0, len(p.slot_time) - 1)]
@@ -283,8 +324,8 @@ def _entry_prices(p: AllocationProblem, cert: DualCertificate, wanted: np.ndarra
     timed = cert.timed_video[vid]
     # Quota windows and parts price every slot (0 without them); a candidate that may use
     # any slot of its channel enters at the channel's cheapest.
-    extra = slot_extra(p, cert)
-    out = np.where(covers & ~timed, channel_min_extra(p, extra)[ch], -1).astype(np.int64)
+    extra = prices.extra
+    out = np.where(covers & ~timed, prices.cheapest[ch], -1).astype(np.int64)
     todo = np.flatnonzero(~(covers & ~timed) & (c_hi > c_lo) & wanted)
     if len(todo) == 0:
         return out
