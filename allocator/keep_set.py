@@ -121,14 +121,27 @@ def _contested_lists(p: AllocationProblem, least: Int64Array, fill: float) -> In
 def _by_channel_and_score(ch: Int64Array, score: Int64Array) -> Int64Array:
     """Candidate order by channel, then descending score, then index (the same order on any
     machine). When channel, score offset and index fit one int64, a plain sort of those keys
-    gives it (0.5 s at 100k x 1,500, a stable argsort 2 s)."""
+    gives it (0.5 s at 100k x 1,500, a stable argsort 2 s); candidates already grouped by
+    channel (build_candidates' order) sort each channel's run alone."""
     n = len(ch)
     top = int(score.max())
     i_bits = max(n - 1, 1).bit_length()
     s_bits = max(top - int(score.min()), 1).bit_length()
     if int(ch.max()).bit_length() + s_bits + i_bits > 63:
         return np.argsort(_group_score_key(ch, score), kind="stable")
-    key = (ch << (s_bits + i_bits)) | ((top - score) << i_bits) | np.arange(n, dtype=np.int64)
-    key.sort()
-    key &= (1 << i_bits) - 1
-    return key
+    if n > 1 and bool(np.all(ch[1:] >= ch[:-1])):
+        # Runs of a few thousand keys sort in cache: 0.3 s at L (9.8M candidates) against
+        # 0.8 s for one sort of all the keys, and no whole-size temporaries.
+        order = np.empty(n, np.int64)
+        ends = np.append(np.flatnonzero(ch[1:] != ch[:-1]) + 1, n)
+        start = 0
+        for end in ends.tolist():
+            run = ((top - score[start:end]) << i_bits) | np.arange(start, end, dtype=np.int64)
+            run.sort()
+            order[start:end] = run
+            start = end
+    else:
+        order = (ch << (s_bits + i_bits)) | ((top - score) << i_bits) | np.arange(n, dtype=np.int64)
+        order.sort()
+    order &= (1 << i_bits) - 1
+    return order

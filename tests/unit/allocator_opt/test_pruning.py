@@ -79,10 +79,13 @@ def test_top_per_group_keeps_the_best_of_each_group_ties_by_index(
 @given(
     st.lists(st.tuples(st.integers(0, 4), st.integers(-3, 3)), min_size=1, max_size=40),
     st.sampled_from([1, 7, 2**29]),
+    st.booleans(),
 )
 def test_channel_order_is_by_channel_then_score_then_index(
-    members: list[tuple[int, int]], scale: int
+    members: list[tuple[int, int]], scale: int, grouped: bool
 ) -> None:
+    if grouped:  # candidates in build_candidates' channel order take the per-channel sorts
+        members = sorted(members, key=lambda m: m[0])
     ch = np.array([c for c, _ in members], np.int64)
     score = np.array([s * scale for _, s in members], np.int64)
     want = sorted(range(len(members)), key=lambda i: (ch[i], -score[i], i))
