@@ -23,6 +23,7 @@ import numpy.typing as npt
 from allocator import calendar, filters, scoring
 from allocator import domain as d
 from allocator.candidates import VideoTable, build_candidates
+from allocator.pair_filter import PairRules, by_channel, filter_pairs
 from allocator.planning_limits import ScopePool, limit_fields
 from allocator.problem import AllocationProblem, Mode, Plan
 from allocator.release import Released, release_candidates, release_slots
@@ -145,10 +146,6 @@ def build_instance(scope: Scope) -> Instance:
 
     table = VideoTable.from_videos(videos)
     cands = build_candidates(table, channels)
-    cv, cc, cs = cands.video_idx, cands.channel_idx, cands.score
-    eligible_count = np.bincount(cv, minlength=n_videos).astype(np.int64)
-    best = np.zeros(n_videos, np.int64)
-    np.maximum.at(best, cv, cs)
 
     video_skip: list[tuple[str, str] | None] = [None] * n_videos
     start_s, end_s = int(scope.start.timestamp()), int(scope.end.timestamp())
@@ -166,35 +163,12 @@ def build_instance(scope: Scope) -> Instance:
                 f"{scope.max_channels_per_video}",
             )
 
-    keep = np.ones(len(cv), bool)
-    pair_skip_codes: dict[int, set[str]] = {}
-
-    def drop(mask: npt.NDArray[np.bool_], code: str) -> None:
-        for i in np.unique(cv[mask & keep]):
-            pair_skip_codes.setdefault(int(i), set()).add(code)
-        keep[mask] = False
-
-    skipped_video = np.array([s is not None for s in video_skip], bool)
-    keep &= ~skipped_video[cv]
     # Same-source groups; a video without a source URL is a group of its own (it duplicates
     # nothing), and `sources` has no "" key, so no live row can mark it a duplicate either.
     sources = table.source_ids
     video_source = table.source.astype(np.int64)
     no_url = video_source < 0
     video_source[no_url] = len(sources) + np.arange(int(no_url.sum()))
-    n_channels = max(1, len(channels))
-    live_video_keys = np.array([i * n_channels + j for i, j in live_pairs if j >= 0], np.int64)
-    live_source_keys = np.array(
-        [sources[url] * n_channels + j for url, j in live_sources if url in sources and j >= 0],
-        np.int64,
-    )
-    pair_dup = np.isin(cv.astype(np.int64) * n_channels + cc, live_video_keys) | np.isin(
-        video_source[cv].astype(np.int64) * n_channels + cc, live_source_keys
-    )
-    drop(pair_dup, "DUPLICATE")
-    takes = np.array(scope.channel_takes_work, bool)
-    drop(~takes[cc], "CHANNEL_UNAVAILABLE")
-    drop(cs < scope.min_score, "BELOW_MIN_SCORE")
 
     released: dict[str, list[datetime]] = {}
     for r in scope.released:
@@ -216,15 +190,26 @@ def build_instance(scope: Scope) -> Instance:
         ],
         np.int32,
     )
-    has_slot = np.array([len(f) > 0 for f in free], bool)
-    drop(~has_slot[cc], "NO_FREE_SLOT")
 
-    cv, cc, cs = cv[keep], cc[keep], cs[keep]
+    rules = PairRules(
+        skipped_video=np.array([s is not None for s in video_skip], bool),
+        video_source=video_source,
+        takes_work=np.array(scope.channel_takes_work, bool),
+        has_free_slot=np.array([len(f) > 0 for f in free], bool),
+        min_score=scope.min_score,
+        live_videos=by_channel((j, i) for i, j in live_pairs if j >= 0),
+        live_sources=by_channel(
+            (j, sources[url]) for url, j in live_sources if url in sources and j >= 0
+        ),
+    )
+    pairs = filter_pairs(cands, rules, n_videos)
+    cv, cc, cs = pairs.video, pairs.channel, pairs.score
     released_candidate = release_candidates(scope.released, video_index, channel_index, cv, cc)
     released_slot = release_slots(scope.released, channel_index, slot_channel, slot_time)
     # Keeping a released pair on its channel earns the penalty it would cost to move it.
-    cs = cs.copy()
-    cs[released_candidate[released_candidate >= 0]] += scope.change_penalty
+    if np.any(released_candidate >= 0):
+        cs = cs.copy()
+        cs[released_candidate[released_candidate >= 0]] += scope.change_penalty
 
     limits: dict[str, Any] = {}
     if any(w != 1.0 for w in weights):
@@ -268,10 +253,10 @@ def build_instance(scope: Scope) -> Instance:
         videos,
         channels,
         slot_times_flat,
-        eligible_count,
-        best,
+        pairs.eligible_count,
+        pairs.best_score,
         video_skip,
-        pair_skip_codes,
+        pairs.skip_codes,
         scope,
         released_candidate,
         released_slot,

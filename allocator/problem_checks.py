@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from allocator.limits import member_window, vp_key
-from allocator.weights import MAX_WEIGHT, max_abs_value
+from allocator.weights import MAX_WEIGHT, max_abs_score, max_abs_value
 
 if TYPE_CHECKING:
     from allocator.problem import AllocationProblem
@@ -76,8 +77,9 @@ def check_ranges(p: AllocationProblem) -> None:
     if np.any(p.video_window_start > p.video_window_end):
         i = int(np.argmax(p.video_window_start > p.video_window_end))
         raise ProblemError("video_window_start", i, "window starts after it ends")
-    if len(p.cand_score) and int(np.abs(p.cand_score).max()) >= 1 << 30:
-        raise ProblemError("cand_score", int(np.abs(p.cand_score).max()), "|score| < 2**30")
+    top = max_abs_score(p)
+    if top >= 1 << 30:
+        raise ProblemError("cand_score", top, "|score| < 2**30")
     if len(p.slot_time):
         span = int(p.slot_time.max()) - int(p.slot_time.min())
         if span >= 1 << (_TIME_BITS - 1):
@@ -89,16 +91,32 @@ def check_ranges(p: AllocationProblem) -> None:
         same_channel = np.diff(p.slot_channel) == 0
         if np.any(same_channel & (np.diff(p.slot_day) < 0)):
             raise ProblemError("slot_day", "", "days must not decrease within a channel")
-    if len(p.cand_video):
-        pair = p.cand_channel.astype(np.int64) * max(v, 1) + p.cand_video
-        # Candidates usually come channel by channel in video order: strictly increasing keys
-        # are unique without sorting (a sort of 10M keys took longer than the rest here).
+    # Candidates usually come channel by channel in video order: strictly increasing keys
+    # are unique without sorting (a sort of 10M keys took longer than the rest here).
+    if len(p.cand_video) and not _pairs_increase(p):
+        ordered = np.sort(_pair_keys(p, 0, p.num_candidates))
+        dup = np.flatnonzero(ordered[1:] == ordered[:-1])
+        if len(dup):
+            ch, vid = divmod(int(ordered[dup[0]]), max(v, 1))
+            raise ProblemError("cand_video", (vid, ch), "duplicate (video, channel) candidate")
+
+
+_RUN = 1 << 20  # candidate keys compared at once: small temporaries, reused and cached
+
+
+def _pair_keys(p: AllocationProblem, lo: int, hi: int) -> npt.NDArray[np.int64]:
+    """channel * V + video of candidates [lo, hi)."""
+    return p.cand_channel[lo:hi].astype(np.int64) * max(p.num_videos, 1) + p.cand_video[lo:hi]
+
+
+def _pairs_increase(p: AllocationProblem) -> bool:
+    """Whether the (channel, video) keys of the candidates strictly increase."""
+    n = p.num_candidates
+    for lo in range(0, n, _RUN):
+        pair = _pair_keys(p, lo, min(n, lo + _RUN + 1))  # one key of overlap
         if not np.all(pair[1:] > pair[:-1]):
-            ordered = np.sort(pair)
-            dup = np.flatnonzero(ordered[1:] == ordered[:-1])
-            if len(dup):
-                ch, vid = divmod(int(ordered[dup[0]]), max(v, 1))
-                raise ProblemError("cand_video", (vid, ch), "duplicate (video, channel) candidate")
+            return False
+    return True
 
 
 def check_limits(p: AllocationProblem) -> None:

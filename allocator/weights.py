@@ -62,11 +62,21 @@ def level_key(p: AllocationProblem) -> Int64Array:
     return np.where(leveled, p.slot_factor, 0)
 
 
+def max_abs_score(p: AllocationProblem) -> int:
+    """max |score| over candidates (0 without), without an |score| temporary."""
+    if p.num_candidates == 0:
+        return 0
+    return max(int(p.cand_score.max()), -int(p.cand_score.min()))
+
+
 def max_abs_value(p: AllocationProblem) -> int:
     """max |score * factor| over candidates and the factors of their channels."""
     if p.num_candidates == 0:
         return 0
-    return int((np.abs(p.cand_score) * p.channel_factor[p.cand_channel]).max())
+    factor = p.channel_factor
+    if int(factor.min()) == int(factor.max()):
+        return max_abs_score(p) * int(factor.max())
+    return int((np.abs(p.cand_score) * factor[p.cand_channel]).max())
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from allocator import problem_checks
 from allocator.calendar import local_day, slot_times
 from allocator.checker import check_plan
 from allocator.domain import Channel, PostingSchedule, WeeklySlot
@@ -119,10 +120,15 @@ def test_dst_horizons_use_the_calendars_slots(timezone: str, start: datetime) ->
     assert int(plan.slot[best]) == 0
 
 
+@pytest.mark.parametrize("run", [1, 2, 1 << 20])
 @pytest.mark.parametrize("seed", range(20))
-def test_duplicate_candidates_are_found_in_any_order(seed: int) -> None:
+def test_duplicate_candidates_are_found_in_any_order(
+    seed: int, run: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Unique (video, channel) candidates pass in order and shuffled; one repeated pair fails
-    wherever it sits (the check skips its sort only for strictly increasing keys)."""
+    wherever it sits (the check skips its sort only for strictly increasing keys, which it
+    compares in runs of `run` keys)."""
+    monkeypatch.setattr(problem_checks, "_RUN", run)
     rng = np.random.default_rng(seed)
     p = random_problem(seed, videos=12, channels=3, days=2, max_slots_per_day=2, windows=0.3)
     order = rng.permutation(p.num_candidates)
