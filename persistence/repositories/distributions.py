@@ -30,6 +30,7 @@ from persistence import bulk, models
 from persistence.base import detached
 from persistence.enums import LIVE_STATES, DistributionMethod, DistributionState, VideoState
 from persistence.instants import instant_list, parse_instant_keys, parse_instants
+from persistence.paired_insert import insert_with_decision
 from persistence.repositories.keyset import Page, keyset_page
 
 D = models.Distribution
@@ -137,10 +138,17 @@ class DistributionRepository:
         query = select(D).where(D.id == distribution_id)
         return self._session.scalars(query.with_for_update() if lock else query).first()
 
-    def add(self, values: Mapping[str, Any]) -> models.Distribution:
+    def add(
+        self, values: Mapping[str, Any], decision: Mapping[str, Any] | None = None
+    ) -> models.Distribution:
         """Inserts one distribution from its column values at once (a constraint violation
-        raises here) and returns it as a row outside the session."""
-        self._session.connection().execute(_INSERT, dict(values))
+        raises here) and returns it as a row outside the session; with `decision` (a
+        decision's column values), that too, in the same statement on PostgreSQL."""
+        connection = self._session.connection()
+        if decision is None:
+            connection.execute(_INSERT, dict(values))
+        else:
+            insert_with_decision(connection, D, values, models.Decision, decision)
         return detached(D, values)
 
     def insert_many(self, values: Sequence[Mapping[str, Any]]) -> None:

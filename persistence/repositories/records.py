@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, undefer
 
 from persistence import bulk, models
+from persistence.base import utcnow
 from persistence.enums import DecisionKind, DistributionMethod, RunState
 from persistence.repositories.distributions import in_scope
 from persistence.repositories.keyset import Page, keyset_page
@@ -59,17 +60,66 @@ class DecisionRepository:
         not at all (invariant 3). One INSERT, no unit of work."""
         self._session.connection().execute(
             _INSERT_DECISION,
-            {
-                "kind": kind,
-                "reason": reason,
-                "actor": actor,
-                "video_id": video_id,
-                "channel_id": channel_id,
-                "distribution_id": distribution_id,
-                "method": method,
-                "run_id": run_id,
-                "details": {**(details or {}), **self._audit},
-            },
+            self.values(
+                kind,
+                reason=reason,
+                actor=actor,
+                video_id=video_id,
+                channel_id=channel_id,
+                distribution_id=distribution_id,
+                method=method,
+                run_id=run_id,
+                details=details,
+            ),
+        )
+
+    def values(
+        self,
+        kind: DecisionKind,
+        *,
+        reason: str,
+        actor: str,
+        video_id: str | None = None,
+        channel_id: str | None = None,
+        distribution_id: str | None = None,
+        method: DistributionMethod | None = None,
+        run_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The column values of a decision as `record` writes it, recorded now."""
+        return {
+            "time": utcnow(),
+            "kind": kind,
+            "reason": reason,
+            "actor": actor,
+            "video_id": video_id,
+            "channel_id": channel_id,
+            "distribution_id": distribution_id,
+            "method": method,
+            "run_id": run_id,
+            "details": {**(details or {}), **self._audit},
+        }
+
+    def values_for(
+        self,
+        distribution: Mapping[str, Any],
+        kind: DecisionKind,
+        *,
+        reason: str,
+        actor: str,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """`values` of a decision about the distribution of column values `distribution`."""
+        return self.values(
+            kind,
+            reason=reason,
+            actor=actor,
+            video_id=distribution["video_id"],
+            channel_id=distribution["channel_id"],
+            distribution_id=distribution["id"],
+            method=distribution["method"],
+            run_id=distribution.get("run_id"),
+            details=details,
         )
 
     def record_for(

@@ -125,32 +125,31 @@ def _assign_one(
     breakdown = scoring.score(dom_video, dom_channel, match)
     details["score"] = breakdown.as_dict()
     details["overrides"] = verdict.overrides
-    distribution = repos.distributions.add(
-        new_distribution(
-            video_id=video.id,
-            channel_id=channel.id,
-            source_url=video.source_url,
-            method=DistributionMethod.MANUAL,
-            scheduled_at=verdict.slot,
-            score=breakdown.total,
-            reason=verdict.reason,
-            details=details,
-            transformations=[transformation_json(t) for t in match.transformations],
-            max_attempts=policy_for(channel).max_attempts,
-            actor=command.actor,
-            duplicate_override=bool(verdict.duplicate_of),
-            slot_weight=calendar.slot_weights(
-                dom_channel.schedule, dom_channel.timezone, [verdict.slot]
-            )[0],
-        )
+    values = new_distribution(
+        video_id=video.id,
+        channel_id=channel.id,
+        source_url=video.source_url,
+        method=DistributionMethod.MANUAL,
+        scheduled_at=verdict.slot,
+        score=breakdown.total,
+        reason=verdict.reason,
+        details=details,
+        transformations=[transformation_json(t) for t in match.transformations],
+        max_attempts=policy_for(channel).max_attempts,
+        actor=command.actor,
+        duplicate_override=bool(verdict.duplicate_of),
+        slot_weight=calendar.slot_weights(
+            dom_channel.schedule, dom_channel.timezone, [verdict.slot]
+        )[0],
     )
-    repos.decisions.record_for(
-        distribution,
+    decision = repos.decisions.values_for(
+        values,
         DecisionKind.OVERRIDE if verdict.overrides else DecisionKind.ASSIGNED,
         reason=verdict.reason,
         actor=command.actor,
         details=details,
     )
+    distribution = repos.distributions.add(values, decision)
     return AssignResult(
         channel.id, verdict.outcome, verdict.reason, verdict.failed_filters, distribution
     )

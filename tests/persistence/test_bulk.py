@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from persistence import bulk, models
 from persistence.enums import DecisionKind, DistributionMethod, DistributionState
+from persistence.paired_insert import insert_with_decision
 
 SLOT = datetime(2030, 1, 1, 9, tzinfo=UTC)
 AWARE_ELSEWHERE = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=5)))
@@ -170,3 +171,96 @@ def test_a_refused_row_raises_integrity_error_and_writes_nothing(db):
 
 def test_nothing_to_insert_is_a_no_op(db):
     db.transaction(lambda s: bulk.insert(s, models.Decision, []))
+
+
+def _with_time(decision: dict) -> dict:
+    return {**decision, "time": AWARE_ELSEWHERE}
+
+
+def _full(i: int, prefix: str) -> dict:
+    """`_distribution` with every column that has a default (a paired insert needs them)."""
+    return {**_distribution(i, prefix), "slot_weight": 1.5}
+
+
+def test_a_paired_insert_stores_what_two_inserts_store(db):
+    """persistence.paired_insert: one statement on PostgreSQL, two on SQLite, the same rows."""
+    D, Dec = models.Distribution, models.Decision
+    two = _full(1, "orm")
+    one = {**_full(1, "par"), "video_id": "v2", "source_url": "https://x.test/v2"}
+    one["scheduled_at"] = two["scheduled_at"] + timedelta(days=1)
+
+    def separately(session):
+        session.execute(insert(D), two)
+        session.execute(
+            insert(Dec), {**_with_time(_decision(1, "orm")), "distribution_id": two["id"]}
+        )
+
+    db.transaction(separately)
+    db.transaction(
+        lambda s: insert_with_decision(
+            s.connection(),
+            D,
+            one,
+            Dec,
+            {**_with_time(_decision(1, "par")), "distribution_id": one["id"]},
+        )
+    )
+
+    def compare(session):
+        for reader in (_read_back, _stored_text):
+            a, b = reader(session, D, D.id == two["id"]), reader(session, D, D.id == one["id"])
+            differ = {"id", "video_id", "source_url", "scheduled_at"}
+            assert [{k: v for k, v in r.items() if k not in differ} for r in a] == [
+                {k: v for k, v in r.items() if k not in differ} for r in b
+            ]
+            a, b = (
+                reader(session, Dec, Dec.run_id == "orm"),
+                reader(session, Dec, Dec.run_id == "par"),
+            )
+            ignore = {"id", "reason", "details", "run_id", "distribution_id"}
+            assert [{k: v for k, v in r.items() if k not in ignore} for r in a] == [
+                {k: v for k, v in r.items() if k not in ignore} for r in b
+            ]
+            assert b[0]["distribution_id"] == one["id"]
+
+    db.transaction(compare)
+
+
+def test_a_refused_paired_insert_writes_neither_row(db):
+    D, Dec = models.Distribution, models.Decision
+    first = _full(1, "one")
+    db.transaction(lambda s: s.execute(insert(D), first))
+    clash = {**_full(1, "two"), "scheduled_at": SLOT + timedelta(days=3)}  # same video
+    with pytest.raises(IntegrityError):
+        db.transaction(
+            lambda s: insert_with_decision(
+                s.connection(), D, clash, Dec, _with_time(_decision(1, "clash"))
+            )
+        )
+    assert db.transaction(lambda s: list(s.scalars(select(D.id)))) == [first["id"]]
+    assert db.transaction(lambda s: list(s.scalars(select(Dec.id)))) == []
+
+
+def test_a_paired_insert_needs_every_defaulted_column(db):
+    row = _full(1, "one")
+    del row["attempts"]
+    with pytest.raises(ValueError, match="distributions: no value for attempts"):
+        db.transaction(
+            lambda s: insert_with_decision(
+                s.connection(),
+                models.Distribution,
+                row,
+                models.Decision,
+                _with_time(_decision(1, "x")),
+            )
+        )
+    with pytest.raises(ValueError, match="decisions: no value for time"):
+        db.transaction(
+            lambda s: insert_with_decision(
+                s.connection(),
+                models.Distribution,
+                _full(1, "two"),
+                models.Decision,
+                _decision(1, "x"),
+            )
+        )
