@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Required, TypedDict, Unpack, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, undefer
@@ -35,6 +35,19 @@ _STORED_ANSWER = select(models.StoredResponse.request_hash, models.StoredRespons
 )
 
 
+class DecisionFields(TypedDict, total=False):
+    """What a decision records besides its kind: `reason` and `actor` always."""
+
+    reason: Required[str]
+    actor: Required[str]
+    video_id: str | None
+    channel_id: str | None
+    distribution_id: str | None
+    method: DistributionMethod | None
+    run_id: str | None
+    details: dict[str, Any] | None
+
+
 class DecisionRepository:
     """The append-only decisions table, bound to one session; `audit` (e.g. on_behalf_of) is
     added to the details of every decision recorded through it."""
@@ -43,61 +56,25 @@ class DecisionRepository:
         self._session = session
         self._audit = dict(audit or {})
 
-    def record(
-        self,
-        kind: DecisionKind,
-        *,
-        reason: str,
-        actor: str,
-        video_id: str | None = None,
-        channel_id: str | None = None,
-        distribution_id: str | None = None,
-        method: DistributionMethod | None = None,
-        run_id: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
+    def record(self, kind: DecisionKind, **fields: Unpack[DecisionFields]) -> None:
         """Writes a decision in the transaction: it commits with the change it describes or
         not at all (invariant 3). One INSERT, no unit of work."""
-        self._session.connection().execute(
-            _INSERT_DECISION,
-            self.values(
-                kind,
-                reason=reason,
-                actor=actor,
-                video_id=video_id,
-                channel_id=channel_id,
-                distribution_id=distribution_id,
-                method=method,
-                run_id=run_id,
-                details=details,
-            ),
-        )
+        self._session.connection().execute(_INSERT_DECISION, self.values(kind, **fields))
 
-    def values(
-        self,
-        kind: DecisionKind,
-        *,
-        reason: str,
-        actor: str,
-        video_id: str | None = None,
-        channel_id: str | None = None,
-        distribution_id: str | None = None,
-        method: DistributionMethod | None = None,
-        run_id: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """The column values of a decision as `record` writes it, recorded now."""
+    def values(self, kind: DecisionKind, **fields: Unpack[DecisionFields]) -> dict[str, Any]:
+        """The column values of a decision as `record` writes it, recorded now (the fields
+        left out are None, the details get the audit entries)."""
         return {
             "time": utcnow(),
             "kind": kind,
-            "reason": reason,
-            "actor": actor,
-            "video_id": video_id,
-            "channel_id": channel_id,
-            "distribution_id": distribution_id,
-            "method": method,
-            "run_id": run_id,
-            "details": {**(details or {}), **self._audit},
+            "reason": fields["reason"],
+            "actor": fields["actor"],
+            "video_id": fields.get("video_id"),
+            "channel_id": fields.get("channel_id"),
+            "distribution_id": fields.get("distribution_id"),
+            "method": fields.get("method"),
+            "run_id": fields.get("run_id"),
+            "details": {**(fields.get("details") or {}), **self._audit},
         }
 
     def values_for(
