@@ -57,7 +57,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.growth
 	$(BIN)/python -m bench.grpc_autodistribute --size M --repeat 3
-	$(BIN)/python -m bench.grpc_autodistribute --size L --repeat 1 --backend postgresql
+	$(BIN)/python -m bench.grpc_autodistribute --size L --repeat 3 --backend postgresql
 	$(BIN)/python -m bench.load --repeat 3 --assign-depth 50000
 	$(BIN)/python -m bench.explain_wide
 	$(BIN)/python -m bench.suggest_wide
