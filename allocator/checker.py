@@ -26,6 +26,7 @@ import numpy as np
 
 from allocator.checker_limits import (
     ImpliedWindowError,
+    SlotPrices,
     best_entries,
     channel_top,
     check_implied,
@@ -33,7 +34,9 @@ from allocator.checker_limits import (
     leveled,
     max_value,
     near_pin,
+    segment_best,
     spacing_sum,
+    window_slots,
 )
 from allocator.limits import (
     channel_min_extra,
@@ -261,16 +264,19 @@ class _ChannelPrices:
     cheapest: Int64Array  # per channel: its cheapest `extra`
     top: Int64Array  # per channel: its largest slot factor
     leveled: np.ndarray  # per channel: slots of different factors
+    by_factor: SlotPrices | None  # what `best_entries` reads (None: no leveled channel)
 
     @classmethod
     def of(cls, p: AllocationProblem, cert: DualCertificate) -> _ChannelPrices:
         extra = slot_extra(p, cert)
+        on_leveled = leveled(p)
         return cls(
             ptr=np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1)),
             extra=extra,
             cheapest=channel_min_extra(p, extra),
             top=channel_top(p),
-            leveled=leveled(p),
+            leveled=on_leveled,
+            by_factor=SlotPrices.of(p, cert, extra) if on_leveled.any() else None,
         )
 
 
@@ -297,7 +303,9 @@ def _excess(
     excess = np.where(entry < 0, 0, np.maximum(0, need - np.maximum(entry, 0)))
     excess[on_leveled] = 0
     todo = np.flatnonzero(on_leveled & (need > 0))
-    best = best_entries(p, cert, cand[todo])
+    if len(todo) == 0 or prices.by_factor is None:
+        return int(excess.sum())
+    best = best_entries(p, cert, cand[todo], prices.by_factor)
     return int(excess.sum()) + int(np.maximum(best - base[todo], 0).sum())
 
 
@@ -329,16 +337,19 @@ def _entry_prices(
     todo = np.flatnonzero(~(covers & ~timed) & (c_hi > c_lo) & wanted)
     if len(todo) == 0:
         return out
-    counts = (c_hi - c_lo)[todo]
+    # Only the slots inside each one's window can take it.
+    w_lo, w_hi = window_slots(p, ch[todo], vid[todo])
+    counts = w_hi - w_lo
     starts = np.cumsum(counts) - counts
+    top = np.iinfo(np.int64).max
     i = 0
     while i < len(todo):
         j = int(np.searchsorted(starts, starts[i] + _CHUNK, side="left"))
         j = max(j, i + 1)
         sel = todo[i:j]
-        lens = (c_hi - c_lo)[sel]
+        lens = counts[i:j]
         owner = np.repeat(np.arange(len(sel)), lens)
-        slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - c_lo[sel], lens)
+        slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - w_lo[i:j], lens)
         v_o = vid[sel][owner]
         t = p.slot_time[slot]
         allowed = (t >= ws[sel][owner]) & (t < we[sel][owner])
@@ -347,10 +358,8 @@ def _entry_prices(
         if p.spacing_seconds > 0:
             allowed &= ~(tim & near_pin(p, v_o, t))
             price = price + np.where(tim, spacing_sum(p, cert, v_o, t), 0)
-        price = np.where(allowed, price, np.iinfo(np.int64).max)
-        best = np.full(len(sel), np.iinfo(np.int64).max)
-        np.minimum.at(best, owner, price)
-        out[sel] = np.where(best == np.iinfo(np.int64).max, -1, best)
+        best = segment_best(np.where(allowed, price, top), lens, top, "min")
+        out[sel] = np.where(best == top, -1, best)
         i = j
     return out
 

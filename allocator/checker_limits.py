@@ -8,6 +8,8 @@ the objective and the bound.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from allocator.limits import slot_extra
@@ -80,7 +82,72 @@ def max_value(p: AllocationProblem) -> int:
 _CHUNK = 4_000_000  # (candidate, slot) pairs enumerated at once: bounds the memory
 
 
-def best_entries(p: AllocationProblem, cert: DualCertificate, todo: Int64Array) -> Int64Array:
+def window_slots(
+    p: AllocationProblem, ch: Int64Array, vid: Int64Array
+) -> tuple[Int64Array, Int64Array]:
+    """Per (channel, video): the slots [lo, hi) of the channel inside the video's window.
+
+    A channel's slots are contiguous and sorted by time, so (channel, time from the first
+    slot) keys are sorted over all slots and two searches find each range (times clipped
+    into the key's span: an open window end lies past every slot, an open start before)."""
+    if p.num_slots == 0:
+        zero = np.zeros(len(ch), np.int64)
+        return zero, zero
+    origin = int(p.slot_time.min())
+    span = (1 << 40) - 1
+    key = (p.slot_channel.astype(np.int64) << 40) | (p.slot_time - origin)
+    # Clipped before the subtraction: OPEN_START - origin would wrap around.
+    start = np.clip(p.video_window_start[vid], origin, origin + span) - origin
+    end = np.clip(p.video_window_end[vid], origin, origin + span) - origin
+    return np.searchsorted(key, (ch << 40) | start), np.searchsorted(key, (ch << 40) | end)
+
+
+def segment_best(values: Int64Array, lens: Int64Array, fill: int, best: str) -> Int64Array:
+    """Per segment of `values` (consecutive runs of `lens`), its min or max (`best`);
+    `fill` for an empty segment."""
+    out = np.full(len(lens), fill, np.int64)
+    has = lens > 0
+    if has.any():
+        starts = (np.cumsum(lens) - lens)[has]
+        reduce = np.minimum if best == "min" else np.maximum
+        out[has] = reduce.reduceat(values, starts)
+    return out
+
+
+@dataclass(frozen=True)
+class SlotPrices:
+    """What `best_entries` reads for every chunk of candidates, computed once per check."""
+
+    ptr: Int64Array  # channel c's slots are [ptr[c], ptr[c + 1])
+    extra: Int64Array  # per slot: its window and part duals
+    factor: Int64Array  # per slot: its weight factor
+    cheapest: tuple[tuple[int, Int64Array], ...]  # per factor: each channel's cheapest extra
+
+    @classmethod
+    def of(
+        cls, p: AllocationProblem, cert: DualCertificate, extra: Int64Array | None = None
+    ) -> SlotPrices:
+        """`extra`: `slot_extra(p, cert)` when the caller has it."""
+        extra = slot_extra(p, cert) if extra is None else extra
+        factor = factors(p)
+        big = np.iinfo(np.int64).max // 4
+        cheapest = []
+        for f in np.unique(factor).tolist():
+            per_channel = np.full(p.num_channels, big, np.int64)
+            at_f = factor == f
+            np.minimum.at(per_channel, p.slot_channel[at_f], extra[at_f])
+            cheapest.append((int(f), per_channel))
+        return cls(
+            ptr=np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1)),
+            extra=extra,
+            factor=factor,
+            cheapest=tuple(cheapest),
+        )
+
+
+def best_entries(
+    p: AllocationProblem, cert: DualCertificate, todo: Int64Array, prices: SlotPrices
+) -> Int64Array:
     """For candidates `todo` of leveled channels: the best (value * den - price) over the slots
     they may take (the fill weight included; -inf when none). A candidate that may take any
     slot of its channel pays only the slot's window and part duals: per weight, the cheapest
@@ -91,31 +158,30 @@ def best_entries(p: AllocationProblem, cert: DualCertificate, todo: Int64Array) 
         return out
     ch = p.cand_channel[todo].astype(np.int64)
     vid = p.cand_video[todo].astype(np.int64)
-    ptr = np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1))
-    c_lo, c_hi = ptr[ch], ptr[ch + 1]
+    c_lo, c_hi = prices.ptr[ch], prices.ptr[ch + 1]
     ws, we = p.video_window_start[vid], p.video_window_end[vid]
     first_t = p.slot_time[c_lo.clip(0, max(p.num_slots - 1, 0))]
     last_t = p.slot_time[(c_hi - 1).clip(0, max(p.num_slots - 1, 0))]
     timed = cert.timed_video[vid]
     covers = (ws <= first_t) & (we > last_t) & ~timed & (c_hi > c_lo)
-    extra = slot_extra(p, cert)
-    factor = factors(p)
     score = p.cand_score[todo]
     big = np.iinfo(np.int64).max // 4
-    for f in np.unique(factor).tolist():
-        cheapest = np.full(p.num_channels, big, np.int64)
-        at_f = factor == f
-        np.minimum.at(cheapest, p.slot_channel[at_f], extra[at_f])
-        got = cheapest[ch] < big
-        value = (score * f + cert.fill_weight) * den - cheapest[ch]
-        out = np.where(covers & got, np.maximum(out, value), out)
+    for f, per_channel in prices.cheapest:
+        cheapest = per_channel[ch]
+        value = (score * f + cert.fill_weight) * den - cheapest
+        out = np.where(covers & (cheapest < big), np.maximum(out, value), out)
+    # The others: only the slots inside each one's window can take it.
     rest = np.flatnonzero(~covers)
-    lens = (c_hi - c_lo)[rest]
+    w_lo, w_hi = window_slots(p, ch[rest], vid[rest])
+    lens = w_hi - w_lo
     starts = np.cumsum(lens) - lens
     i = 0
     while i < len(rest):
         j = max(int(np.searchsorted(starts, starts[i] + _CHUNK, side="left")), i + 1)
-        _enumerated(p, cert, todo, rest[i:j], c_lo, c_hi, extra, factor, out)
+        out[rest[i:j]] = np.maximum(
+            out[rest[i:j]],
+            _enumerated(p, cert, todo[rest[i:j]], w_lo[i:j], lens[i:j], prices),
+        )
         i = j
     return out
 
@@ -123,32 +189,27 @@ def best_entries(p: AllocationProblem, cert: DualCertificate, todo: Int64Array) 
 def _enumerated(
     p: AllocationProblem,
     cert: DualCertificate,
-    todo: Int64Array,
-    sel: Int64Array,
-    c_lo: Int64Array,
-    c_hi: Int64Array,
-    extra: Int64Array,
-    factor: Int64Array,
-    out: Int64Array,
-) -> None:
-    """`best_entries` of the candidates `todo[sel]`, slot by slot, into `out[sel]`."""
+    cand: Int64Array,
+    lo: Int64Array,
+    lens: Int64Array,
+    prices: SlotPrices,
+) -> Int64Array:
+    """`best_entries` of candidates `cand` over their slots [lo, lo + lens), slot by slot."""
     den = int(cert.denominator)
-    vid = p.cand_video[todo[sel]].astype(np.int64)
-    lens = (c_hi - c_lo)[sel]
-    owner = np.repeat(np.arange(len(sel)), lens)
-    slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - c_lo[sel], lens)
+    vid = p.cand_video[cand].astype(np.int64)
+    owner = np.repeat(np.arange(len(cand)), lens)
+    slot = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens - lo, lens)
     t = p.slot_time[slot]
     v_o = vid[owner]
     allowed = (t >= p.video_window_start[v_o]) & (t < p.video_window_end[v_o])
-    price = extra[slot] + cert.cday[p.slot_cday[slot]] + cert.slot[slot]
+    price = prices.extra[slot] + cert.cday[p.slot_cday[slot]] + cert.slot[slot]
     if p.spacing_seconds > 0:
         tim = cert.timed_video[v_o]
         allowed &= ~(tim & near_pin(p, v_o, t))
         price = price + np.where(tim, spacing_sum(p, cert, v_o, t), 0)
-    value = (p.cand_score[todo[sel]][owner] * factor[slot] + cert.fill_weight) * den - price
-    best = np.full(len(sel), np.iinfo(np.int64).min // 4, np.int64)
-    np.maximum.at(best, owner[allowed], value[allowed])
-    out[sel] = np.maximum(out[sel], best)
+    value = (p.cand_score[cand][owner] * prices.factor[slot] + cert.fill_weight) * den - price
+    low = np.iinfo(np.int64).min // 4
+    return segment_best(np.where(allowed, value, low), lens, low, "max")
 
 
 def pack(p: AllocationProblem, v: Int64Array, t: Int64Array) -> Int64Array:
