@@ -52,7 +52,7 @@ protos: $(TEST_STAMP)
 
 # The allocator table and its growth to 100k x 1,500; AutoDistribute over gRPC (M, then L)
 # beside a bare min-cost flow; per-call load with Assign on a 50k-deep channel; Explain wide;
-# one server process against two. About 30 minutes.
+# one server process against two; the platform-limit instances. About 35 minutes.
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.growth
