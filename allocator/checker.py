@@ -41,7 +41,6 @@ from allocator.checker_limits import (
 from allocator.limits import (
     channel_min_extra,
     limit_row_value,
-    slot_extra,
     vp_dual,
     window_use,
 )
@@ -257,26 +256,22 @@ def certificate_bound(p: AllocationProblem, cert: DualCertificate) -> int:
 
 @dataclass(frozen=True)
 class _ChannelPrices:
-    """What every candidate chunk reads: slot ranges and slot prices per channel."""
+    """What every candidate chunk reads: the slot prices and, per channel, its cheapest slot,
+    its largest factor and whether its factors differ."""
 
-    ptr: Int64Array  # channel c's slots are [ptr[c], ptr[c + 1])
-    extra: Int64Array  # per slot: its window and part duals
-    cheapest: Int64Array  # per channel: its cheapest `extra`
+    slots: SlotPrices
+    cheapest: Int64Array  # per channel: its cheapest slot `extra`
     top: Int64Array  # per channel: its largest slot factor
     leveled: np.ndarray  # per channel: slots of different factors
-    by_factor: SlotPrices | None  # what `best_entries` reads (None: no leveled channel)
 
     @classmethod
     def of(cls, p: AllocationProblem, cert: DualCertificate) -> _ChannelPrices:
-        extra = slot_extra(p, cert)
-        on_leveled = leveled(p)
+        slots = SlotPrices.of(p, cert)
         return cls(
-            ptr=np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1)),
-            extra=extra,
-            cheapest=channel_min_extra(p, extra),
+            slots=slots,
+            cheapest=channel_min_extra(p, slots.extra),
             top=channel_top(p),
-            leveled=on_leveled,
-            by_factor=SlotPrices.of(p, cert, extra) if on_leveled.any() else None,
+            leveled=leveled(p),
         )
 
 
@@ -303,9 +298,9 @@ def _excess(
     excess = np.where(entry < 0, 0, np.maximum(0, need - np.maximum(entry, 0)))
     excess[on_leveled] = 0
     todo = np.flatnonzero(on_leveled & (need > 0))
-    if len(todo) == 0 or prices.by_factor is None:
+    if len(todo) == 0:
         return int(excess.sum())
-    best = best_entries(p, cert, cand[todo], prices.by_factor)
+    best = best_entries(p, cert, cand[todo], prices.slots)
     return int(excess.sum()) + int(np.maximum(best - base[todo], 0).sum())
 
 
@@ -321,7 +316,7 @@ def _entry_prices(
     n = len(cand)
     ch = p.cand_channel[cand].astype(np.int64)
     vid = p.cand_video[cand].astype(np.int64)
-    c_lo, c_hi = prices.ptr[ch], prices.ptr[ch + 1]
+    c_lo, c_hi = prices.slots.ptr[ch], prices.slots.ptr[ch + 1]
     ws, we = p.video_window_start[vid], p.video_window_end[vid]
     if len(p.slot_time):
         first_t = p.slot_time[c_lo.clip(0, len(p.slot_time) - 1)]
@@ -332,13 +327,13 @@ def _entry_prices(
     timed = cert.timed_video[vid]
     # Quota windows and parts price every slot (0 without them); a candidate that may use
     # any slot of its channel enters at the channel's cheapest.
-    extra = prices.extra
+    extra = prices.slots.extra
     out = np.where(covers & ~timed, prices.cheapest[ch], -1).astype(np.int64)
     todo = np.flatnonzero(~(covers & ~timed) & (c_hi > c_lo) & wanted)
     if len(todo) == 0:
         return out
     # Only the slots inside each one's window can take it.
-    w_lo, w_hi = window_slots(p, ch[todo], vid[todo])
+    w_lo, w_hi = window_slots(p, prices.slots, ch[todo], vid[todo])
     counts = w_hi - w_lo
     starts = np.cumsum(counts) - counts
     top = np.iinfo(np.int64).max

@@ -83,23 +83,25 @@ _CHUNK = 4_000_000  # (candidate, slot) pairs enumerated at once: bounds the mem
 
 
 def window_slots(
-    p: AllocationProblem, ch: Int64Array, vid: Int64Array
+    p: AllocationProblem, prices: SlotPrices, ch: Int64Array, vid: Int64Array
 ) -> tuple[Int64Array, Int64Array]:
     """Per (channel, video): the slots [lo, hi) of the channel inside the video's window.
 
-    A channel's slots are contiguous and sorted by time, so (channel, time from the first
-    slot) keys are sorted over all slots and two searches find each range (times clipped
-    into the key's span: an open window end lies past every slot, an open start before)."""
+    A channel's slots are contiguous and sorted by time, so `prices.key` is sorted over all
+    slots and two searches find each range (times clipped into the key's span: an open window
+    end lies past every slot, an open start before)."""
     if p.num_slots == 0:
         zero = np.zeros(len(ch), np.int64)
         return zero, zero
-    origin = int(p.slot_time.min())
-    span = (1 << 40) - 1
-    key = (p.slot_channel.astype(np.int64) << 40) | (p.slot_time - origin)
+    origin, span = prices.origin, (1 << _KEY_BITS) - 1
     # Clipped before the subtraction: OPEN_START - origin would wrap around.
     start = np.clip(p.video_window_start[vid], origin, origin + span) - origin
     end = np.clip(p.video_window_end[vid], origin, origin + span) - origin
-    return np.searchsorted(key, (ch << 40) | start), np.searchsorted(key, (ch << 40) | end)
+    key = prices.key
+    return (
+        np.searchsorted(key, (ch << _KEY_BITS) | start),
+        np.searchsorted(key, (ch << _KEY_BITS) | end),
+    )
 
 
 def segment_best(values: Int64Array, lens: Int64Array, fill: int, best: str) -> Int64Array:
@@ -114,21 +116,23 @@ def segment_best(values: Int64Array, lens: Int64Array, fill: int, best: str) -> 
     return out
 
 
+_KEY_BITS = 40  # (channel, time from the first slot) keys: channel << 40 | seconds
+
+
 @dataclass(frozen=True)
 class SlotPrices:
-    """What `best_entries` reads for every chunk of candidates, computed once per check."""
+    """What the pricing of every chunk of candidates reads, computed once per check."""
 
     ptr: Int64Array  # channel c's slots are [ptr[c], ptr[c + 1])
     extra: Int64Array  # per slot: its window and part duals
     factor: Int64Array  # per slot: its weight factor
     cheapest: tuple[tuple[int, Int64Array], ...]  # per factor: each channel's cheapest extra
+    origin: int  # the first slot's time
+    key: Int64Array  # per slot: channel << _KEY_BITS | (time - origin), sorted
 
     @classmethod
-    def of(
-        cls, p: AllocationProblem, cert: DualCertificate, extra: Int64Array | None = None
-    ) -> SlotPrices:
-        """`extra`: `slot_extra(p, cert)` when the caller has it."""
-        extra = slot_extra(p, cert) if extra is None else extra
+    def of(cls, p: AllocationProblem, cert: DualCertificate) -> SlotPrices:
+        extra = slot_extra(p, cert)
         factor = factors(p)
         big = np.iinfo(np.int64).max // 4
         cheapest = []
@@ -137,11 +141,14 @@ class SlotPrices:
             at_f = factor == f
             np.minimum.at(per_channel, p.slot_channel[at_f], extra[at_f])
             cheapest.append((int(f), per_channel))
+        origin = int(p.slot_time.min()) if p.num_slots else 0
         return cls(
             ptr=np.searchsorted(p.slot_channel, np.arange(p.num_channels + 1)),
             extra=extra,
             factor=factor,
             cheapest=tuple(cheapest),
+            origin=origin,
+            key=(p.slot_channel.astype(np.int64) << _KEY_BITS) | (p.slot_time - origin),
         )
 
 
@@ -172,7 +179,7 @@ def best_entries(
         out = np.where(covers & (cheapest < big), np.maximum(out, value), out)
     # The others: only the slots inside each one's window can take it.
     rest = np.flatnonzero(~covers)
-    w_lo, w_hi = window_slots(p, ch[rest], vid[rest])
+    w_lo, w_hi = window_slots(p, prices, ch[rest], vid[rest])
     lens = w_hi - w_lo
     starts = np.cumsum(lens) - lens
     i = 0
