@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 
 import numpy as np
+from hypothesis import strategies as st
 
 from allocator.problem import OPEN_END, OPEN_START, AllocationProblem, Mode
 
@@ -227,4 +228,40 @@ def with_weights(problem: AllocationProblem, seed: int, share: float = 0.7) -> A
     return dataclasses.replace(p, slot_weight=weights)
 
 
-__all__ = ["brute_force", "itertools", "random_problem", "with_limits", "with_weights"]
+def featured_problem(
+    seed: int, mode: Mode, limited: bool, min_hours_between: int
+) -> AllocationProblem:
+    """A 12 x 4 instance for comparing ways of pricing: with `limited`, quota pools, platform
+    caps and slot weights; with `min_hours_between`, spacing and two pins."""
+    p = random_problem(
+        seed,
+        videos=12,
+        channels=4,
+        days=3,
+        max_slots_per_day=3,
+        mode=mode,
+        min_hours_between=min_hours_between,
+        pins=2 if min_hours_between else 0,
+    )
+    return with_weights(with_limits(p, seed, platforms=2), seed) if limited else p
+
+
+#: `featured_problem`s over every seed, both modes, with and without limits and spacing.
+featured_problems = st.builds(
+    featured_problem,
+    st.integers(min_value=0, max_value=2**31 - 1),
+    st.sampled_from([Mode.FILTER, Mode.SCHEDULE]),
+    st.booleans(),
+    st.sampled_from([0, 30]),
+)
+
+
+__all__ = [
+    "brute_force",
+    "featured_problem",
+    "featured_problems",
+    "itertools",
+    "random_problem",
+    "with_limits",
+    "with_weights",
+]

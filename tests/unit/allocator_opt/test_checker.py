@@ -7,13 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from allocator import checker
 from allocator.checker import PlanCheckError, certificate_bound, check_plan
-from allocator.problem import Mode, Plan, SolverStatus
+from allocator.problem import AllocationProblem, Plan, SolverStatus
 from allocator.solve import solve
-from tests.unit.allocator_opt.instances import random_problem, with_limits, with_weights
+from tests.unit.allocator_opt.instances import featured_problems, random_problem
 
 
 @pytest.fixture(scope="module")
@@ -173,29 +172,10 @@ def test_spacing(solved) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.integers(min_value=0, max_value=2**31 - 1),
-    st.sampled_from([Mode.FILTER, Mode.SCHEDULE]),
-    st.booleans(),
-    st.sampled_from([0, 30]),
-)
-def test_the_bound_is_the_same_in_any_chunks(
-    seed: int, mode: Mode, limited: bool, min_hours_between: int
-) -> None:
+@given(featured_problems)
+def test_the_bound_is_the_same_in_any_chunks(p: AllocationProblem) -> None:
     """The certificate is priced in candidate chunks: chunks of 1, 3 and the default give the
     same bound, with pools, caps, slot weights and spacing."""
-    p = random_problem(
-        seed,
-        videos=12,
-        channels=4,
-        days=3,
-        max_slots_per_day=3,
-        mode=mode,
-        min_hours_between=min_hours_between,
-        pins=2 if min_hours_between else 0,
-    )
-    if limited:
-        p = with_weights(with_limits(p, seed, platforms=2), seed)
     plan = solve(p, check=False)
     if plan.certificate is None:
         return

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from allocator import keep_set, pruning
 from allocator.checker import certificate_bound
 from allocator.flow import solve_flow
-from allocator.problem import Mode
+from allocator.problem import AllocationProblem, Mode
 from allocator.pruning import initial_keep, near_margin, price_dropped, prune_and_solve
-from tests.unit.allocator_opt.instances import random_problem, with_limits, with_weights
+from tests.unit.allocator_opt.instances import featured_problems, random_problem
 
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
 modes = st.sampled_from([Mode.FILTER, Mode.SCHEDULE])
@@ -93,29 +93,10 @@ def test_channel_order_is_by_channel_then_score_then_index(
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.integers(min_value=0, max_value=2**31 - 1),
-    st.sampled_from([Mode.FILTER, Mode.SCHEDULE]),
-    st.booleans(),
-    st.sampled_from([0, 30]),
-)
-def test_reduced_costs_are_the_same_in_any_chunks(
-    seed: int, mode: Mode, limited: bool, min_hours_between: int
-) -> None:
+@given(featured_problems)
+def test_reduced_costs_are_the_same_in_any_chunks(p: AllocationProblem) -> None:
     """reduced_costs prices candidates in chunks: chunks of 1 and 3 give the default's
     values, with pools, caps, slot weights and spacing."""
-    p = random_problem(
-        seed,
-        videos=12,
-        channels=4,
-        days=3,
-        max_slots_per_day=3,
-        mode=mode,
-        min_hours_between=min_hours_between,
-        pins=2 if min_hours_between else 0,
-    )
-    if limited:
-        p = with_weights(with_limits(p, seed, platforms=2), seed)
     duals = solve_flow(p).duals
     every = np.arange(p.num_candidates)
     whole = pruning.reduced_costs(p, duals, every)
